@@ -1,0 +1,12 @@
+/* Capabilities of the container's process (runtime/caps.c). */
+#ifndef OLRUN_RUNTIME_CAPS_H
+#define OLRUN_RUNTIME_CAPS_H
+
+#include "olrun/spec.h"
+
+int olrun_caps_last_cap (void);
+/* Set all five sets of the calling thread.  Call after setuid with
+ * PR_SET_KEEPCAPS, so the permitted set survives the uid change. */
+int olrun_caps_apply (const struct olrun_capsets *c, olrun_error_t *err);
+
+#endif
