@@ -39,7 +39,8 @@ endif
 
 LIB_DIRS := util runtime namespaces mount cgroup seccomp
 LIB_SRCS := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))
-CLI_SRCS := $(wildcard cli/*.c)
+# bundle/ (the launcher's image code) sits above runtime/ and links into the binary with cli/.
+CLI_SRCS := $(wildcard cli/*.c) $(wildcard bundle/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/%.o)
 LIBOLRUN := $(BUILD)/libolrun.a
