@@ -125,8 +125,13 @@ apply_credentials (const struct olrun_process *p, olrun_error_t *err)
    * "deny"; an empty list is then what we have anyway. */
   if (setgroups (n, groups) < 0 && !(errno == EPERM && n == 0))
     return olrun_fail (err, errno, "setgroups");
-  if (p->has_capabilities && prctl (PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
-    return olrun_fail (err, errno, "prctl KEEPCAPS");
+  if (p->has_capabilities)
+    {
+      if (olrun_caps_drop_bounding (p->caps.bounding, err) < 0)
+        return -1;
+      if (prctl (PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+        return olrun_fail (err, errno, "prctl KEEPCAPS");
+    }
   if (setresgid (p->gid, p->gid, p->gid) < 0)
     return olrun_fail (err, errno, "setgid %u", p->gid);
   if (setresuid (p->uid, p->uid, p->uid) < 0)
