@@ -148,6 +148,8 @@ olrun_seccomp_flag_supported (unsigned flag)
    * program answers EFAULT for known flags and EINVAL for unknown ones (the
    * probe libseccomp uses).  WAIT_KILLABLE_RECV is only valid with a
    * listener, so it is probed together with one. */
+  if (flag == 0 || (flag & (flag - 1)) != 0 || flag >= 1u << OLRUN_SCMP_FLAG_COUNT)
+    return false;
   unsigned int k = olrun_seccomp_kernel_flags (flag, flag == OLRUN_SCMP_FLAG_WAIT_KILLABLE_RECV);
   return olrun_sys_seccomp (SECCOMP_SET_MODE_FILTER, k, NULL) < 0 && errno == EFAULT;
 }
