@@ -42,8 +42,10 @@ unsupported_flag (unsigned int flags)
 int
 olrun_seccomp_install (const struct olrun_seccomp_program *p, int *ret_listener_fd, olrun_error_t *err)
 {
-  struct sock_fprog prog = { .len = (unsigned short) p->len, .filter = p->insns };
   *ret_listener_fd = -1;
+  if (p == NULL)
+    return 0; /* the config has no linux.seccomp */
+  struct sock_fprog prog = { .len = (unsigned short) p->len, .filter = p->insns };
   long rc = olrun_sys_seccomp (SECCOMP_SET_MODE_FILTER, p->kernel_flags, &prog);
   if (rc < 0)
     {

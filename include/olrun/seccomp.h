@@ -173,7 +173,8 @@ bool olrun_seccomp_program_notifies (const struct olrun_seccomp_program *p);
  * calling thread; as runc and crun do, a runtime whose process keeps
  * no_new_privs off must call this before it drops CAP_SYS_ADMIN (the filter
  * then also applies to the rest of its setup).  *ret_listener_fd gets the
- * notify listener (O_CLOEXEC) when the profile has SCMP_ACT_NOTIFY, else -1. */
+ * notify listener (O_CLOEXEC) when the profile has SCMP_ACT_NOTIFY, else -1.
+ * A NULL program (no linux.seccomp) installs nothing. */
 int olrun_seccomp_install (const struct olrun_seccomp_program *p, int *ret_listener_fd, olrun_error_t *err);
 
 /* In the parent, once it holds the listener fd: connect to listenerPath
