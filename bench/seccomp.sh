@@ -54,15 +54,32 @@ if ! "$OLRUN" --root "$root" run -b "$bundle" bench-probe >/dev/null 2>&1; then
     echo "  (olrun run: skipped, this olrun cannot run the bundle yet)"
     exit 0
 fi
-cache="$root/seccomp-cache"
-echo "== seccomp: olrun run with podman's profile, cache cold vs warm"
+cache="$root/.seccomp-cache"   # where runtime/create.c keeps it
+nosec="$work/bundle-nosec"
+mkdir -p "$nosec"
+ln -s "$bundle/rootfs" "$nosec/rootfs"
+$PY -c 'import json,sys; c=json.load(open(sys.argv[1])); del c["linux"]["seccomp"]; json.dump(c,open(sys.argv[2],"w"))' \
+    "$bundle/config.json" "$nosec/config.json"
+echo "== seccomp: olrun run with podman's profile, cache cold vs warm (and no profile)"
+# The same shell wrapper for every variant, so the only difference is
+# whether the cache was emptied first (hyperfine's --prepare would time
+# differently).
+run="exec $OLRUN --root $root run -b"
 hyperfine -N -w 3 -r "$RUNS" --export-json "$work/run.json" \
-    -n cold --prepare "rm -rf $cache" "$OLRUN --root $root run -b $bundle bench-cold" \
-    -n warm "$OLRUN --root $root run -b $bundle bench-warm" >/dev/null
+    -n cold "sh -c 'rm -rf $cache; $run $bundle bench-cold'" \
+    -n warm "sh -c ': $cache; $run $bundle bench-warm'" \
+    -n none "sh -c ': $cache; $run $nosec bench-none'" >/dev/null
 $PY - "$work/run.json" <<'PYEOF'
 import json, sys
 r = {x["command"]: x for x in json.load(open(sys.argv[1]))["results"]}
-for n in ("cold", "warm"):
-    print(f"  run, cache {n:4}        {r[n]['median']*1e3:9.2f} ms  (stddev {r[n]['stddev']*1e3:.2f})")
-print(f"  ratio cold/warm       {r['cold']['median']/r['warm']['median']:9.2f}x")
+def cpu(n):
+    return (r[n]["user"] + r[n]["system"]) * 1e3
+for n in ("cold", "warm", "none"):
+    label = {"cold": "cache cold", "warm": "cache warm", "none": "no seccomp"}[n]
+    print("  run, %-11s  median %7.2f ms  (stddev %5.2f)  cpu %6.2f ms" % (label, r[n]["median"] * 1e3,
+          r[n]["stddev"] * 1e3, cpu(n)))
+print("  ratio cold/warm       %6.2fx wall, %5.2fx cpu" % (r["cold"]["median"] / r["warm"]["median"],
+                                                          cpu("cold") / cpu("warm")))
+print("  ratio warm/none       %6.2fx wall, %5.2fx cpu" % (r["warm"]["median"] / r["none"]["median"],
+                                                          cpu("warm") / cpu("none")))
 PYEOF
