@@ -5,7 +5,8 @@ format (archMap, includes/excludes by capability and architecture); podman
 turns it into the runtime-spec's linux.seccomp before it calls the runtime.
 podman_profile() does the same conversion, for podman's default
 capabilities on this machine's architecture, so the tests exercise the
-profile exactly as olrun receives it from podman.
+profile exactly as olrun receives it from podman.  (Checked against
+podman 4.3's own output, captured with a stand-in runtime: identical.)
 
 Run as a script, it prints that profile (for bench/seccomp.sh)."""
 
@@ -76,7 +77,8 @@ def podman_profile(path=PODMAN_PROFILE, caps=PODMAN_DEFAULT_CAPS):
         if rule.get("errnoRet") is not None:
             r["errnoRet"] = rule["errnoRet"]
         if rule.get("args"):
-            r["args"] = rule["args"]
+            # Go's omitempty: podman leaves out a zero valueTwo.
+            r["args"] = [{k: v for k, v in a.items() if not (k == "valueTwo" and v == 0)} for a in rule["args"]]
         out["syscalls"].append(r)
     return out
 
