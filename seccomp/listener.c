@@ -60,42 +60,6 @@ process_state (const struct olrun_seccomp *s, pid_t pid, const char *state_json)
   return olrun_buf_steal (&b);
 }
 
-/* The fd goes with the first byte; the rest follows as plain stream data. */
-static int
-send_with_fd (int sock, const char *data, size_t len, int fd, olrun_error_t *err)
-{
-  union
-  {
-    char buf[CMSG_SPACE (sizeof (int))];
-    struct cmsghdr align;
-  } control;
-  memset (&control, 0, sizeof control);
-  struct iovec iov = { .iov_base = (void *) data, .iov_len = len };
-  struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
-                        .msg_controllen = sizeof control.buf };
-  struct cmsghdr *c = CMSG_FIRSTHDR (&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN (sizeof (int));
-  memcpy (CMSG_DATA (c), &fd, sizeof (int));
-  ssize_t n;
-  do
-    n = sendmsg (sock, &msg, MSG_NOSIGNAL);
-  while (n < 0 && errno == EINTR);
-  if (n <= 0)
-    return olrun_fail (err, n < 0 ? errno : EPIPE, "seccomp: sending the listener fd to the agent");
-  for (size_t off = (size_t) n; off < len;)
-    {
-      ssize_t w = send (sock, data + off, len - off, MSG_NOSIGNAL);
-      if (w < 0 && errno == EINTR)
-        continue;
-      if (w <= 0)
-        return olrun_fail (err, w < 0 ? errno : EPIPE, "seccomp: sending the container state to the agent");
-      off += (size_t) w;
-    }
-  return 0;
-}
-
 int
 olrun_seccomp_send_listener (const struct olrun_seccomp *s, int listener_fd, pid_t pid, const char *state_json,
                              olrun_error_t *err)
@@ -108,8 +72,9 @@ olrun_seccomp_send_listener (const struct olrun_seccomp *s, int listener_fd, pid
   if (connect_path (sock, s->listener_path, err) < 0)
     return -1;
   _cleanup_free_ char *payload = process_state (s, pid, state_json);
-  if (send_with_fd (sock, payload, strlen (payload), listener_fd, err) < 0)
-    return olrun_error_wrap (err, "listenerPath `%s`", s->listener_path);
+  /* One sendmsg: a blocking stream socket takes it all, fd included. */
+  if (olrun_send_fds (sock, payload, strlen (payload), &listener_fd, 1, err) < 0)
+    return olrun_error_wrap (err, "seccomp: sending the listener to the agent at `%s`", s->listener_path);
   /* "The connection MUST NOT be reused and it MUST be closed after sending
    * a seccomp state": the cleanup closes it; shutdown makes the EOF explicit
    * even if the fd was inherited somewhere. */

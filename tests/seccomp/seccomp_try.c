@@ -84,47 +84,6 @@ profile_clear (struct profile *p)
   olrun_json_doc_free (p->doc);
 }
 
-static int
-send_fd (int sock, int fd)
-{
-  char byte = 'F';
-  union
-  {
-    char buf[CMSG_SPACE (sizeof (int))];
-    struct cmsghdr align;
-  } u;
-  memset (&u, 0, sizeof u);
-  struct iovec iov = { &byte, 1 };
-  struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
-  struct cmsghdr *c = CMSG_FIRSTHDR (&m);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN (sizeof (int));
-  memcpy (CMSG_DATA (c), &fd, sizeof fd);
-  return sendmsg (sock, &m, 0) == 1 ? 0 : -1;
-}
-
-static int
-recv_fd (int sock)
-{
-  char byte;
-  union
-  {
-    char buf[CMSG_SPACE (sizeof (int))];
-    struct cmsghdr align;
-  } u;
-  struct iovec iov = { &byte, 1 };
-  struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
-  if (recvmsg (sock, &m, MSG_CMSG_CLOEXEC) != 1)
-    return -1;
-  struct cmsghdr *c = CMSG_FIRSTHDR (&m);
-  if (c == NULL || c->cmsg_type != SCM_RIGHTS)
-    return -1;
-  int fd;
-  memcpy (&fd, CMSG_DATA (c), sizeof fd);
-  return fd;
-}
-
 /* The container's side: no_new_privs, the filter, the hand-over, execve. */
 static _Noreturn void
 child (const struct options *o, const struct olrun_seccomp_program *prog, int sock)
@@ -138,8 +97,8 @@ child (const struct options *o, const struct olrun_seccomp_program *prog, int so
     }
   if (olrun_seccomp_install (prog, &listener, &err) < 0)
     _exit (die (&err));
-  if (listener >= 0 && send_fd (sock, listener) < 0)
-    _exit (125);
+  if (listener >= 0 && olrun_send_fds (sock, "F", 1, &listener, 1, &err) < 0)
+    _exit (die (&err));
   execvp (o->argv[0], o->argv);
   _exit (errno == ENOENT ? 127 : 126);
 }
@@ -148,9 +107,13 @@ child (const struct options *o, const struct olrun_seccomp_program *prog, int so
 static int
 hand_listener (const struct profile *pr, int sock, pid_t pid, olrun_error_t *err)
 {
-  _cleanup_close_ int fd = recv_fd (sock);
+  char byte;
+  _cleanup_close_ int fd = -1;
+  ssize_t n = olrun_recv_fds (sock, &byte, 1, &fd, 1, err);
+  if (n < 0)
+    return -1;
   if (fd < 0)
-    return olrun_fail (err, errno, "receiving the listener fd from the child");
+    return olrun_fail (err, 0, "the child sent no listener fd");
   _cleanup_free_ char *state = xasprintf ("{\"ociVersion\":\"1.3.0\",\"id\":\"seccomp-try\",\"status\":\"creating\","
                                           "\"pid\":%d,\"bundle\":\"/\"}",
                                           (int) pid);

@@ -436,26 +436,6 @@ test_no_new_privs (void **state)
 
 /* ---- SCMP_ACT_NOTIFY ----------------------------------------------------- */
 
-static int
-send_fd (int sock, int fd)
-{
-  char byte = 'F';
-  union
-  {
-    char buf[CMSG_SPACE (sizeof (int))];
-    struct cmsghdr align;
-  } u;
-  memset (&u, 0, sizeof u);
-  struct iovec iov = { &byte, 1 };
-  struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
-  struct cmsghdr *c = CMSG_FIRSTHDR (&m);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN (sizeof (int));
-  memcpy (CMSG_DATA (c), &fd, sizeof fd);
-  return sendmsg (sock, &m, 0) == 1 ? 0 : -1;
-}
-
 /* Read a stream to EOF, collecting the one fd that came with it. */
 static char *
 recv_all (int sock, int *fd)
@@ -465,20 +445,15 @@ recv_all (int sock, int *fd)
   for (;;)
     {
       char data[4096];
-      union
-      {
-        char buf[CMSG_SPACE (sizeof (int))];
-        struct cmsghdr align;
-      } u;
-      struct iovec iov = { data, sizeof data };
-      struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
-      ssize_t n = recvmsg (sock, &m, MSG_CMSG_CLOEXEC);
-      assert_true (n >= 0);
-      struct cmsghdr *c = CMSG_FIRSTHDR (&m);
-      if (c && c->cmsg_type == SCM_RIGHTS)
+      int got = -1;
+      olrun_error_t err = NULL;
+      ssize_t n = olrun_recv_fds (sock, data, sizeof data, &got, 1, &err);
+      if (n < 0)
+        fail_msg ("%s", err->msg);
+      if (got >= 0)
         {
           assert_int_equal (*fd, -1);
-          memcpy (fd, CMSG_DATA (c), sizeof *fd);
+          *fd = got;
         }
       if (n == 0)
         break;
@@ -503,7 +478,7 @@ notify_child (const struct loaded *l, int sock)
   int listener = -1;
   if (olrun_seccomp_install (l->prog, &listener, &err) < 0 || listener < 0)
     _exit (INSTALL_FAILED);
-  if (send_fd (sock, listener) < 0)
+  if (olrun_send_fds (sock, "F", 1, &listener, 1, &err) < 0)
     _exit (INSTALL_FAILED + 4);
   close (listener);
   close (sock); /* the parent reads to EOF */
