@@ -64,8 +64,10 @@ static const char *const flag_names[OLRUN_SCMP_FLAG_COUNT] = {
   "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
 };
 
-/* runc hands the fd over with write(); olrun's runtime may use either write
- * or sendmsg, so both are kept out of NOTIFY's reach. */
+/* olrun's runtime hands the listener over with sendmsg (runtime/sync.c).
+ * write is refused too, as runc refuses it: a profile then fails the same
+ * way under both, and a debug line written during the hand-over cannot
+ * hang the container. */
 const char *const olrun_seccomp_handoff_syscalls[] = { "write", "sendmsg", NULL };
 
 static int
