@@ -94,7 +94,7 @@ olrun_start_handshake (int conn, const struct olrun_spec *spec, const struct olr
       if (type == SYNC_SECCOMP_FD && spec && spec->linux.seccomp)
         {
           _cleanup_free_ char *json = olrun_state_json (s, "running", false);
-          if (olrun_seccomp_send_listener (spec->linux.seccomp, fd, json, err) < 0)
+          if (olrun_seccomp_send_listener (spec->linux.seccomp, fd, s->pid, json, err) < 0)
             return -1;
         }
     }
