@@ -2,7 +2,7 @@
 # dlopen'ed (bundle/dl.c), so nothing is added to the link of ./olrun; the
 # -dev packages provide the headers, the runtime packages the .so files.
 MODULE_PKGS += libarchive-dev libcurl4-openssl-dev libssl-dev libzstd-dev zlib1g-dev \
-               libarchive-tools apache2-utils umoci skopeo docker-registry openssl
+               libarchive-tools apache2-utils umoci skopeo docker-registry openssl zstd
 
 # The unit tests of bundle/ link its objects too (the main rule links only
 # libolrun.a).  A shorter stem wins in GNU make, so this rule is chosen.
