@@ -329,7 +329,8 @@ reader_main (void *arg)
 static void
 release_held (struct pipe_state *p)
 {
-  if (!p->holding)
+  /* An ERROR chunk is never released: it marks that the reader stopped. */
+  if (!p->holding || p->ring[p->head].kind == CHUNK_ERROR)
     return;
   pthread_mutex_lock (&p->mu);
   p->head = (p->head + 1) % N_CHUNKS;

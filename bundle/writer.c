@@ -11,6 +11,7 @@
  * set through the file's own fd where possible.  Hardlink targets are
  * resolved the same way, so a link to /etc/shadow names the rootfs's own. */
 #include <fcntl.h>
+#include <limits.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -196,10 +197,14 @@ open_in_root (struct writer *w, const char *path, int flags)
   return fd;
 }
 
-/* Create the missing directories of `path`, each under its resolved parent. */
+/* Create the missing directories of `path`, each under its resolved parent.
+ * A component that is a dangling symlink gets its target created instead
+ * (inside the rootfs, as RESOLVE_IN_ROOT reads it), as umoci does. */
 static int
-make_parents (struct writer *w, const char *path, olrun_error_t *err)
+make_parents (struct writer *w, const char *path, int depth, olrun_error_t *err)
 {
+  if (depth > 40)
+    return olrun_fail (err, ELOOP, "create parent directory `%s`", path);
   _cleanup_free_ char *p = xstrdup (path);
   for (char *s = p;; s++)
     {
@@ -215,8 +220,23 @@ make_parents (struct writer *w, const char *path, olrun_error_t *err)
           if (slash)
             *slash = '/';
           const char *name = slash ? slash + 1 : p;
-          if ((slash && pfd < 0) || (mkdirat (slash ? pfd : w->rootfd, name, 0755) < 0 && errno != EEXIST))
+          int at = slash ? pfd : w->rootfd;
+          if (slash && pfd < 0)
             return olrun_fail (err, errno, "create parent directory `%s`", p);
+          if (mkdirat (at, name, 0755) < 0 && errno != EEXIST)
+            return olrun_fail (err, errno, "create parent directory `%s`", p);
+          char target[PATH_MAX];
+          ssize_t n = readlinkat (at, name, target, sizeof target - 1);
+          if (n >= 0)
+            {
+              target[n] = '\0';
+              _cleanup_free_ char *joined = target[0] == '/' || !slash
+                                                ? xstrdup (target)
+                                                : xasprintf ("%.*s/%s", (int) (slash - p), p, target);
+              _cleanup_free_ char *clean = clean_path (joined);
+              if (*clean && make_parents (w, clean, depth + 1, err) < 0)
+                return -1;
+            }
         }
       else if (fd < 0)
         return olrun_fail (err, errno, "open parent directory `%s`", p);
@@ -244,7 +264,7 @@ get_parent (struct writer *w, const char *path, bool create, int *ret, olrun_err
   int fd = open_in_root (w, path, O_RDONLY | O_DIRECTORY);
   if (fd < 0 && errno == ENOENT && create)
     {
-      if (make_parents (w, path, err) < 0)
+      if (make_parents (w, path, 0, err) < 0)
         return -1;
       fd = open_in_root (w, path, O_RDONLY | O_DIRECTORY);
     }

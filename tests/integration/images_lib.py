@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import tarfile
+import zlib
 
 OLRUN = os.environ.get("OLRUN", os.path.join(os.path.dirname(__file__), "../../olrun"))
 BUSYBOX = "/bin/busybox"
@@ -102,6 +103,14 @@ def busybox_layer(extra_dirs=("proc", "sys", "dev", "tmp", "etc", "root", "home"
     return l
 
 
+def _inflate(blob):
+    d = zlib.decompressobj(31)
+    try:
+        return d.decompress(blob)
+    except zlib.error:
+        return b""
+
+
 def compress(data, how):
     if how == "gzip":
         return gzip.compress(data, compresslevel=1, mtime=0)
@@ -138,10 +147,13 @@ class Image:
     """Layers (raw tar bytes), their compression, and a config."""
 
     def __init__(self, layers, compression="gzip", **config):
-        self.raw = [l.raw_bytes() if isinstance(l, Layer) else l for l in layers]
+        pre = {i: l.blob for i, l in enumerate(layers) if hasattr(l, "blob")}
+        self.raw = [l.raw_bytes() if isinstance(l, Layer) else b"" if i in pre else l for i, l in enumerate(layers)]
         self.compression = compression if isinstance(compression, list) else [compression] * len(self.raw)
-        self.blobs = [compress(r, c) for r, c in zip(self.raw, self.compression)]
-        self.diff_ids = [sha256(r) for r in self.raw]
+        self.blobs = [pre[i] if i in pre else compress(r, c)
+                      for i, (r, c) in enumerate(zip(self.raw, self.compression))]
+        # a precompressed layer's DiffID is that of its (possibly partial) content
+        self.diff_ids = [sha256(_inflate(pre[i]) if i in pre else r) for i, r in enumerate(self.raw)]
         self.config = json.dumps(image_config(self.diff_ids, **config)).encode()
 
     def manifest(self):
