@@ -15,3 +15,7 @@ $(BUILD)/tests/test_bundle_%: tests/unit/test_bundle_%.c $(BUNDLE_OBJS) $(LIBOLR
 $(BUILD)/bench/inflate-floor: bench/inflate_floor.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -o $@ $< -lz
+
+.PHONY: bench-unpack
+bench-unpack: $(OLRUN_BIN) $(BUILD)/bench/inflate-floor
+	@OLRUN=$(abspath $(OLRUN_BIN)) BUILD=$(BUILD) sh bench/unpack.sh
