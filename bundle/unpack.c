@@ -99,6 +99,23 @@ emit_full (struct pipe_state *p, struct inflater *f, olrun_error_t *err)
   return 0;
 }
 
+/* One inflate call into the current chunk; returns zlib's code or -1. */
+static int
+gzip_step (struct pipe_state *p, struct inflater *f, olrun_error_t *err)
+{
+  f->zs.next_out = (unsigned char *) f->out->data + f->out->len;
+  f->zs.avail_out = CHUNK_SIZE - (unsigned) f->out->len;
+  int r = sym_inflate (&f->zs, Z_NO_FLUSH);
+  f->out->len = CHUNK_SIZE - f->zs.avail_out;
+  if (r == Z_STREAM_END)
+    f->ended = true;
+  else if (r != Z_OK && r != Z_BUF_ERROR)
+    return olrun_invalid (err, "layer %zu: corrupt gzip data: %s", f->layer, f->zs.msg ? f->zs.msg : "inflate failed");
+  if (f->out->len == CHUNK_SIZE && emit_full (p, f, err) < 0)
+    return -1;
+  return r;
+}
+
 static int
 inflate_gzip (struct pipe_state *p, struct inflater *f, const unsigned char *in, size_t n, olrun_error_t *err)
 {
@@ -120,29 +137,14 @@ inflate_gzip (struct pipe_state *p, struct inflater *f, const unsigned char *in,
           sym_inflateReset (&f->zs);
           f->ended = false;
         }
-      f->zs.next_out = (unsigned char *) f->out->data + f->out->len;
-      f->zs.avail_out = CHUNK_SIZE - (unsigned) f->out->len;
-      int r = sym_inflate (&f->zs, Z_NO_FLUSH);
-      f->out->len = CHUNK_SIZE - f->zs.avail_out;
-      if (r == Z_STREAM_END)
-        f->ended = true;
-      else if (r != Z_OK && r != Z_BUF_ERROR)
-        return olrun_invalid (err, "layer %zu: corrupt gzip data: %s", f->layer, f->zs.msg ? f->zs.msg : "inflate failed");
-      if (f->out->len == CHUNK_SIZE && emit_full (p, f, err) < 0)
+      if (gzip_step (p, f, err) < 0)
         return -1;
     }
   /* Output still pending inside zlib (the chunk filled on the last byte). */
   while (!f->ended && f->zs.avail_out == 0)
     {
-      f->zs.next_out = (unsigned char *) f->out->data + f->out->len;
-      f->zs.avail_out = CHUNK_SIZE - (unsigned) f->out->len;
-      int r = sym_inflate (&f->zs, Z_NO_FLUSH);
-      f->out->len = CHUNK_SIZE - f->zs.avail_out;
-      if (r == Z_STREAM_END)
-        f->ended = true;
-      else if (r != Z_OK && r != Z_BUF_ERROR)
-        return olrun_invalid (err, "layer %zu: corrupt gzip data", f->layer);
-      if (f->out->len == CHUNK_SIZE && emit_full (p, f, err) < 0)
+      int r = gzip_step (p, f, err);
+      if (r < 0)
         return -1;
       if (r == Z_BUF_ERROR)
         break;

@@ -250,3 +250,17 @@ def tree(root):
                 kind, extra = "o", (st.st_mode >> 12, os.major(st.st_rdev), os.minor(st.st_rdev))
             out[rel] = (kind, st.st_mode & 0o7777 if kind != "l" else 0, st.st_uid, st.st_gid, extra)
     return out
+
+
+def add_platform_index(layout, digests, platforms, tag):
+    """Add an image index (a manifest list) tagged `tag` to a layout:
+    platforms maps a tag of `digests` to its architecture."""
+    idx = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": [
+        {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": digests[t],
+         "size": os.path.getsize(f"{layout}/blobs/sha256/{digests[t][7:]}"),
+         "platform": {"os": "linux", "architecture": a}} for t, a in platforms.items()]}).encode()
+    dg = _put_blob(layout, idx)
+    top = json.load(open(f"{layout}/index.json"))
+    top["manifests"].append({"mediaType": "application/vnd.oci.image.index.v1+json", "digest": dg,
+                             "size": len(idx), "annotations": {"org.opencontainers.image.ref.name": tag}})
+    json.dump(top, open(f"{layout}/index.json", "w"))

@@ -187,16 +187,7 @@ def test_platform_index(tmp_path):
     arm = L.Image([L.busybox_layer(), L.Layer().file("arch", "arm64")], cmd=["x"], arch="arm64")
     lay = str(tmp_path / "l")
     digests = L.write_oci(lay, {"amd": amd, "arm": arm})
-    # an inner index (a manifest list) tagged "multi"
-    idx = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": [
-        {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": digests[t],
-         "size": os.path.getsize(f"{lay}/blobs/sha256/{digests[t][7:]}"),
-         "platform": {"os": "linux", "architecture": a}} for t, a in (("arm", "arm64"), ("amd", "amd64"))]}).encode()
-    dg = L._put_blob(lay, idx)
-    top = json.load(open(f"{lay}/index.json"))
-    top["manifests"].append({"mediaType": "application/vnd.oci.image.index.v1+json", "digest": dg, "size": len(idx),
-                             "annotations": {"org.opencontainers.image.ref.name": "multi"}})
-    json.dump(top, open(f"{lay}/index.json", "w"))
+    L.add_platform_index(lay, digests, {"arm": "arm64", "amd": "amd64"}, "multi")
     cache = str(tmp_path / "c")
     assert olrun("pull", "--cache", cache, f"oci:{lay}:multi").stdout.strip() == amd.config_digest
     out = olrun("pull", "--cache", cache, "--platform", "linux/arm64", f"oci:{lay}:multi").stdout.strip()

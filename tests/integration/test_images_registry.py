@@ -143,15 +143,7 @@ def reg(tmp_path_factory):
     arm = L.Image([L.busybox_layer(), L.Layer().file("marker", "arm")], cmd=["x"], arch="arm64")
     ml = str(d / "multi")
     md = L.write_oci(ml, {"amd": img, "arm": arm})
-    idx = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": [
-        {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": md[t],
-         "size": os.path.getsize(f"{ml}/blobs/sha256/{md[t][7:]}"),
-         "platform": {"os": "linux", "architecture": a}} for t, a in (("arm", "arm64"), ("amd", "amd64"))]}).encode()
-    dg = L._put_blob(ml, idx)
-    json.dump({"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.image.index.v1+json",
-                                                  "digest": dg, "size": len(idx),
-                                                  "annotations": {"org.opencontainers.image.ref.name": "list"}}]},
-              open(f"{ml}/index.json", "w"))
+    L.add_platform_index(ml, md, {"arm": "arm64", "amd": "amd64"}, "list")
     r = Registry(str(d / "reg"))
     r.push(f"oci:{d}/layout:v1", "test/img:v1")
     r.push(f"oci:{ml}:list", "test/multi:v1", "--all")
