@@ -233,13 +233,14 @@ fetch_and_unpack (struct unpack_ctx *u, olrun_error_t *err)
   _cleanup_close_ int lock = -1;
   if (cache_lock (u->c, lockname, &lock, err) < 0)
     return -1;
-  /* Another process may have finished it while we waited for the lock. */
+  /* Another process may have finished it while we waited for the lock.
+   * Returns 1 when this call unpacked the image, 0 when it found it done. */
   if (cache_has_image (u->c, u->config_digest))
     return 0;
   for (size_t i = 0; u->src->ops->fetch && i < u->m->n_layers; i++)
     if (u->src->ops->fetch (u->src, &u->m->layers[i], i, u->m->n_layers, err) < 0)
       return -1;
-  return unpack_into_cache (u, err);
+  return unpack_into_cache (u, err) < 0 ? -1 : 1;
 }
 
 static int
@@ -253,6 +254,7 @@ prepare_slow (const struct olrun_image_opts *o, const struct image_ref *ref, str
   _cleanup_free_ char *man_digest = NULL, *cfg = NULL;
   _cleanup_strv_ char **diff_ids = NULL;
   size_t cfg_len = 0;
+  bool unpacked = false;
   int rc = src->ops->resolve (src, platform, &m, &man_digest, err);
   if (rc == 0)
     rc = src->ops->read_blob (src, &m.config, &cfg, &cfg_len, err);
@@ -265,8 +267,12 @@ prepare_slow (const struct olrun_image_opts *o, const struct image_ref *ref, str
     {
       struct unpack_ctx u = { o, ref, src, c, &m, diff_ids, m.config.digest, man_digest, cfg, cfg_len };
       rc = fetch_and_unpack (&u, err);
-      if (rc == 0)
-        olrun_debug ("unpacked %s (%s)", ref->display, m.config.digest);
+      unpacked = rc > 0;
+      if (rc > 0)
+        {
+          olrun_debug ("unpacked %s (%s)", ref->display, m.config.digest);
+          rc = 0;
+        }
     }
   struct cache_record rec = { m.config.digest, man_digest };
   if (rc == 0)
@@ -281,7 +287,7 @@ prepare_slow (const struct olrun_image_opts *o, const struct image_ref *ref, str
   if (rc == 0)
     rc = load_cached (c, m.config.digest, man_digest, ret, err);
   if (rc == 0)
-    (*ret)->fresh = true;
+    (*ret)->fresh = unpacked;
   manifest_clear (&m);
   strv_free (src->used_blobs);
   src->ops->free (src);
