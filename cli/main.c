@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/commands.h"
 #include "olrun/log.h"
 #include "olrun/util.h"
 
@@ -31,6 +32,10 @@ const struct olrun_command olrun_commands[] = {
   { "kill", "ID [SIGNAL]", "Send a signal (default SIGTERM) to a container.", olrun_kill_options, olrun_cmd_kill },
   { "delete", "ID", "Delete a container.", olrun_delete_options, olrun_cmd_delete },
   { "list", NULL, "List containers.", olrun_list_options, olrun_cmd_list },
+  { "pull", "REF", "Fetch an image into the cache and print its digest.", NULL, olrun_cmd_pull },
+  { "bundle", "create REF DIR | delete DIR", "Make a bundle from an image, or remove one.", NULL, olrun_cmd_bundle },
+  { "images", NULL, "List the cached images.", NULL, olrun_cmd_images },
+  { "cache", "prune", "Remove what no cached image uses.", NULL, olrun_cmd_cache },
   { NULL, NULL, NULL, NULL, NULL },
 };
 

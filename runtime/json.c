@@ -239,6 +239,7 @@ close_container (struct builder *b)
   olrun_json_t *n = f->node;
   n->end = consumed (b);
   olrun_json_t **items = arena_alloc (b->doc, (f->len ? f->len : 1) * sizeof *items);
+  /* An empty container has no heap arrays: memcpy from NULL is UB even for 0 bytes. */
   if (f->len)
     memcpy (items, f->items, f->len * sizeof *items);
   if (n->type == OLRUN_JSON_OBJECT)
