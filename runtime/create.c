@@ -100,8 +100,9 @@ start_listener (struct olrun_container *c, olrun_error_t *err)
 static int
 prepare_cgroup (struct olrun_container *c, olrun_error_t *err)
 {
+  _cleanup_free_ char *name = olrun_state_dirname (c->id);
   struct olrun_cgroup_config cfg = {
-    .id = c->id,
+    .id = name,
     .cgroups_path = c->spec->linux.cgroups_path,
     .manager = c->ctx->cgroup_manager,
     .rootless = c->ctx->rootless == 1,

@@ -4,6 +4,7 @@ import json
 import os
 import signal
 import subprocess
+import tempfile
 import time
 
 import pytest
@@ -87,9 +88,10 @@ def test_create_start_state_kill_delete(olrun, bundle, tmp_path):
     assert not os.path.exists(os.path.join(CGROUP2, "olrun", cid))
 
 
-@pytest.mark.parametrize("sig,expect", [("9", 137), ("KILL", 137), ("SIGKILL", 137), ("SIGUSR1", 138)])
+@pytest.mark.parametrize("sig,expect", [("9", 137), ("KILL", 137), ("SIGKILL", 137), ("SIGUSR1", 3)])
 def test_kill_signal_forms(olrun, bundle, sig, expect):
-    bundle.args("sleep", "1000")
+    # pid 1 only gets the signals it handles: trap them.
+    bundle.sh("trap 'exit 3' USR1; while :; do sleep 0.05; done")
     cid = olrun.new_id()
     proc = subprocess.Popen(olrun.cmd("run", "-b", bundle.path, cid))
     assert wait_for(lambda: olrun.run("state", cid).returncode == 0
@@ -177,9 +179,15 @@ def test_duplicate_id(olrun, bundle):
 def test_duplicate_id_race(olrun, bundle):
     bundle.args("sleep", "1000")
     cid = olrun.new_id()
-    procs = [subprocess.Popen(olrun.cmd("create", "-b", bundle.path, cid),
-                              stderr=subprocess.PIPE, text=True) for _ in range(4)]
-    results = [(p.wait(timeout=30), p.stderr.read()) for p in procs]
+    # Output to files: the winner's container keeps its stdio open.
+    errs = [tempfile.TemporaryFile("w+") for _ in range(4)]
+    procs = [subprocess.Popen(olrun.cmd("create", "-b", bundle.path, cid), stdout=subprocess.DEVNULL,
+                              stderr=e, text=True) for e in errs]
+    results = []
+    for p, e in zip(procs, errs):
+        rc = p.wait(timeout=30)
+        e.seek(0)
+        results.append((rc, e.read()))
     assert sorted(r[0] for r in results) == [0, 1, 1, 1], results
     assert all("already exists" in err for rc, err in results if rc)
     olrun.run("delete", "--force", cid, check=True)
@@ -194,9 +202,13 @@ def test_invalid_ids_refused(olrun, bundle, cid):
 
 
 def test_longest_valid_id(olrun, bundle):
+    bundle.args("sleep", "1000")
     cid = "a" * 1024
     olrun.ids.append(cid)
-    assert olrun.run("run", "-b", bundle.path, cid).returncode == 0
+    olrun.run("create", "-b", bundle.path, cid, check=True)
+    assert olrun.state(cid)["id"] == cid
+    assert olrun.run("list", "-q", check=True).stdout.split() == [cid]
+    olrun.run("delete", "--force", cid, check=True)
 
 
 def test_list_formats(olrun, bundle):
