@@ -42,9 +42,11 @@ userns_handshake (struct olrun_container *c, olrun_error_t *err)
 static int
 open_proc_write (int dirfd, const char *path, olrun_error_t *err)
 {
+  /* "self" is an ordinary symlink within /proc, so symlinks are allowed,
+   * but only beneath /proc, and no magic link (/proc/PID/fd/N...). */
   struct open_how how = {
     .flags = O_WRONLY | O_CLOEXEC,
-    .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+    .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
   };
   int fd = olrun_openat2 (dirfd, path, &how);
   if (fd < 0)
