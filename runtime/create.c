@@ -344,6 +344,11 @@ olrun_create_internal (const struct olrun_context *ctx, const struct olrun_creat
    * exists, so bad input leaves nothing behind by construction. */
   if (load_spec (c, err) < 0 || resolve_paths (c, err) < 0)
     return -1;
+  /* A pty master needs a taker: the console socket, or a foreground run
+   * relaying the caller's terminal. */
+  if (c->spec->process->terminal && o->console_socket == NULL && (!start_inline || o->detach))
+    return olrun_invalid (err, "process.terminal is set: --console-socket is required%s",
+                          start_inline ? " with --detach" : "");
   if (do_create (c, err) < 0)
     {
       create_rollback (c);

@@ -23,7 +23,8 @@ CGROUP2 = "/sys/fs/cgroup/unified" if os.path.ismount("/sys/fs/cgroup/unified") 
 APPLETS = ["sh", "ls", "cat", "echo", "id", "hostname", "grep", "sleep", "true", "false",
            "ps", "env", "stat", "readlink", "mount", "touch", "mkdir", "wc", "head", "tty",
            "kill", "test", "[", "printf", "nproc", "dd", "mknod", "rm", "ln", "chmod", "umask",
-           "tr", "cut", "sed", "awk", "date", "uname", "whoami", "pwd", "find", "sort", "tail"]
+           "tr", "cut", "sed", "awk", "date", "uname", "whoami", "pwd", "find", "sort", "tail", "stty",
+           "ip", "xargs", "seq"]
 
 
 def make_rootfs(path):
