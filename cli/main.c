@@ -32,6 +32,7 @@ const struct olrun_command olrun_commands[] = {
   { "kill", "ID [SIGNAL]", "Send a signal (default SIGTERM) to a container.", olrun_kill_options, olrun_cmd_kill },
   { "delete", "ID", "Delete a container.", olrun_delete_options, olrun_cmd_delete },
   { "list", NULL, "List containers.", olrun_list_options, olrun_cmd_list },
+  { "spec", NULL, "Write a starting config.json for a bundle.", olrun_spec_options, olrun_cmd_spec },
   { "pull", "REF", "Fetch an image into the cache and print its digest.", NULL, olrun_cmd_pull },
   { "bundle", "create REF DIR | delete DIR", "Make a bundle from an image, or remove one.", NULL, olrun_cmd_bundle },
   { "images", NULL, "List the cached images.", NULL, olrun_cmd_images },
