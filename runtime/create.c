@@ -251,6 +251,8 @@ do_create (struct olrun_container *c, olrun_error_t *err)
     return -1;
   if (!c->start_inline && start_listener (c, err) < 0)
     return -1;
+  if (olrun_exe_guard_prepare (&c->exe_guard, err) < 0)
+    return -1;
   int fds[2];
   if (olrun_sync_pair (fds, err) < 0)
     return -1;
@@ -300,6 +302,7 @@ olrun_container_free (struct olrun_container *c)
   safe_close (c->console_socket);
   safe_close (c->pty_master);
   safe_close (c->init_pidfd);
+  olrun_exe_guard_clear (&c->exe_guard);
   olrun_cgroup_free (c->cgroup);
   olrun_seccomp_program_free (c->seccomp);
   olrun_spec_free (c->spec);
@@ -337,7 +340,7 @@ olrun_create_internal (const struct olrun_context *ctx, const struct olrun_creat
   c->start_inline = start_inline;
   c->parent_pid = getpid ();
   c->state_dirfd = c->sync_parent = c->sync_child = c->start_listen = -1;
-  c->console_socket = c->pty_master = c->init_pidfd = -1;
+  c->console_socket = c->pty_master = c->init_pidfd = c->exe_guard.fd = c->exe_guard.tree = -1;
   for (int t = 0; t < OLRUN_NS_COUNT; t++)
     c->ns_fds[t] = -1;
   /* Everything that only reads input is checked before the state dir

@@ -243,6 +243,10 @@ static int
 init_stages (struct olrun_container *c, int *report, olrun_error_t *err)
 {
   c->sync_parent = safe_close (c->sync_parent);
+  /* First, while no process of the container exists yet (in the slow
+   * path the init forked later inherits it). */
+  if (olrun_process_protect_exe (&c->exe_guard, err) < 0)
+    return -1;
   if (c->slow_path)
     {
       int r = olrun_init_join_namespaces (c, err);

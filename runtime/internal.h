@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <linux/prctl.h>
 #include <sys/types.h>
 
 #include "olrun/runtime.h"
@@ -51,6 +52,24 @@ int olrun_sync_recv (int sock, int expect, int *ret_value, int *ret_fd, olrun_er
  * exec'd or exited) returns 0 with *ret_type = 0. */
 int olrun_sync_recv_any (int sock, int *ret_type, int *ret_value, int *ret_fd, olrun_error_t *err);
 
+/* ---- the olrun binary (exe_protect.c) ---- */
+/* What the parent prepares before it clones: the memory layout, and when
+ * it may, the binary opened through a detached read-only mount. */
+struct olrun_exe_guard
+{
+  int fd;                   /* -1: the child opens it itself */
+  int tree;                 /* the detached mount, closed after the clone */
+  struct prctl_mm_map map;
+};
+int olrun_exe_guard_prepare (struct olrun_exe_guard *g, olrun_error_t *err);
+void olrun_exe_guard_clear (struct olrun_exe_guard *g);
+/* In the child: point /proc/self/exe at the olrun binary seen through a
+ * detached read-only mount, so nothing the container reaches through
+ * /proc can write it (CVE-2019-5736).  Call in every process that later
+ * execs the container's process, before any process of the container can
+ * see it. */
+int olrun_process_protect_exe (const struct olrun_exe_guard *g, olrun_error_t *err);
+
 /* ---- one container being created (create.c, init.c) ----
  * The parent fills this in; clone3 copies it into the child, which reads
  * its half.  Fields marked [child] are only meaningful there. */
@@ -78,6 +97,7 @@ struct olrun_container
   int init_pidfd;
   struct olrun_seccomp_program *seccomp;
   char *exe_path;             /* [child] process.args[0] resolved on PATH */
+  struct olrun_exe_guard exe_guard;
   struct olrun_state state;
 };
 

@@ -1,13 +1,16 @@
 /* A static helper run inside test containers, for what busybox cannot
  * show: `testinit keyring` prints the session keyring's description,
  * `testinit cwd` getcwd(), `testinit dumpable` PR_GET_DUMPABLE,
- * `testinit open PATH` tries to open a path for writing. */
+ * `testinit open PATH` tries to open a path for writing,
+ * `testinit exe-probe PID` reports whether /proc/PID/exe is on a read-only
+ * mount and what opening it for writing does. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/keyctl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -30,6 +33,33 @@ keyring (void)
   /* type;uid;gid;perm;description */
   char *name = strrchr (desc, ';');
   printf ("%s\n", name ? name + 1 : desc);
+  return 0;
+}
+
+/* What a process of the container gets when it reaches a binary through
+ * /proc/PID/exe (CVE-2019-5736): the mount's read-only flag, then the
+ * result of reopening it for writing (never written to). */
+static int
+exe_probe (const char *pid)
+{
+  char path[64];
+  snprintf (path, sizeof path, "/proc/%s/exe", pid);
+  int fd = open (path, O_PATH | O_CLOEXEC);
+  if (fd < 0)
+    {
+      printf ("open-path %s\n", strerror (errno));
+      return 1;
+    }
+  struct statvfs sv;
+  if (fstatvfs (fd, &sv) < 0)
+    printf ("statvfs %s\n", strerror (errno));
+  else
+    printf ("%s\n", (sv.f_flag & ST_RDONLY) ? "ro" : "rw");
+  /* access(W_OK) asks what a write would meet without the ETXTBSY that
+   * an open for writing gets while anyone runs the binary: the attacker
+   * only has to wait for that to pass. */
+  snprintf (path, sizeof path, "/proc/self/fd/%d", fd);
+  printf ("writable %s\n", access (path, W_OK) < 0 ? strerror (errno) : "yes");
   return 0;
 }
 
@@ -60,5 +90,7 @@ main (int argc, char **argv)
       printf ("%s\n", fd < 0 ? strerror (errno) : "ok");
       return fd < 0;
     }
+  if (strcmp (argv[1], "exe-probe") == 0 && argc > 2)
+    return exe_probe (argv[2]);
   return 2;
 }

@@ -1,0 +1,93 @@
+"""Hardening against a hostile container or image: the CVE classes of
+runc and crun, each checked by its effect (issue 4).  Every test here was
+seen to fail with its protection switched off."""
+import errno
+import os
+import shutil
+import stat
+import subprocess
+
+import pytest
+
+from conftest import wait_for
+
+
+def probe_hook(bundle, script):
+    """A startContainer hook: it runs in the container after pivot_root,
+    while the init still runs olrun's code, with the init's privileges."""
+    bundle.config.setdefault("hooks", {})["startContainer"] = [
+        {"path": "/bin/sh", "args": ["sh", "-c", script]}]
+
+
+def exe_writable(path):
+    """What a write through a /proc/PID/exe link would meet, ignoring the
+    ETXTBSY that only lasts while someone runs the binary."""
+    return bool(os.statvfs(path).f_flag & os.ST_RDONLY), os.access(path, os.W_OK)
+
+
+def test_cve_2019_5736_init_exe_is_readonly(olrun, own_bundle):
+    # A process of the container with CAP_SYS_PTRACE (here: a hook, which
+    # has the init's capabilities) opens /proc/1/exe while the init still
+    # runs olrun: it must hold a binary it cannot write.
+    probe_hook(own_bundle, "/bin/testinit exe-probe 1 > /probe 2>&1")
+    own_bundle.args("true")
+    p = olrun.run("run", "-b", own_bundle.path, olrun.new_id())
+    assert p.returncode == 0, p.stderr
+    with open(os.path.join(own_bundle.rootfs, "probe")) as f:
+        assert f.read().split("\n")[:2] == ["ro", "writable Read-only file system"]
+
+
+def copy_loader_and_libs(rootfs, binary):
+    """Make a dynamic binary runnable inside a busybox rootfs."""
+    out = subprocess.run(["ldd", binary], capture_output=True, text=True, check=True).stdout
+    for line in out.splitlines():
+        parts = line.split()
+        path = parts[2] if "=>" in parts and len(parts) > 2 else parts[0]
+        if not path.startswith("/"):
+            continue
+        dest = os.path.join(rootfs, path.lstrip("/"))
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        shutil.copy2(path, dest)
+
+
+def test_cve_2019_5736_exec_of_proc_self_exe(olrun, own_bundle):
+    # The image makes the init execve /proc/self/exe: the container's pid 1
+    # is then olrun itself, and any process of the container can open its
+    # /proc/PID/exe.  That binary must be on a read-only mount.
+    copy_loader_and_libs(own_bundle.rootfs, olrun.cmd()[0])
+    os.mkfifo(os.path.join(own_bundle.rootfs, "fifo"))
+    # `--log /fifo` blocks opening the FIFO: pid 1 stays olrun meanwhile.
+    own_bundle.args("/proc/self/exe", "--log", "/fifo", "list")
+    cid = olrun.new_id()
+    olrun.run("create", "-b", own_bundle.path, cid, check=True)
+    pid = olrun.state(cid)["pid"]
+    olrun.run("start", cid, check=True)
+    exe = "/proc/%d/exe" % pid
+
+    def cmdline():
+        with open("/proc/%d/cmdline" % pid) as f:
+            return f.read().split("\0")[0]
+    assert wait_for(lambda: cmdline() == "/proc/self/exe")
+    assert os.stat(exe).st_ino == os.stat(olrun.cmd()[0]).st_ino
+    ro, writable = exe_writable(exe)
+    olrun.run("delete", "--force", cid, check=True)
+    assert ro and not writable
+
+
+NO_PTRACE = ["setpriv", "--bounding-set", "-sys_ptrace", "--"]
+
+
+def test_init_not_dumpable_until_exec(olrun, bundle):
+    # Without CAP_SYS_PTRACE on either side (so the capability sets are
+    # equal and the uid is the same), only dumpability decides whether one
+    # process may read another's /proc/PID/exe.  The init, still olrun,
+    # must refuse; the container's process, once exec'd, is dumpable again.
+    bundle.args("testinit", "dumpable")
+    cid = olrun.new_id()
+    subprocess.run(NO_PTRACE + olrun.cmd("create", "-b", bundle.path, cid), check=True)
+    pid = olrun.state(cid)["pid"]
+    probe = subprocess.run(NO_PTRACE + ["readlink", "/proc/%d/exe" % pid], capture_output=True, text=True)
+    olrun.run("delete", "--force", cid, check=True)
+    assert probe.returncode != 0 and probe.stdout == "", probe.stdout
+    p = olrun.run("run", "-b", bundle.path, olrun.new_id())
+    assert p.returncode == 0 and p.stdout.strip() == "1", p.stdout + p.stderr
