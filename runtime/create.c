@@ -242,6 +242,13 @@ do_create (struct olrun_container *c, olrun_error_t *err)
     return -1;
   /* Recorded first, so that a create killed from here on leaves enough
    * for `delete --force` to find and remove everything. */
+  if (c->ctx->notify_socket)
+    {
+      _cleanup_free_ char *name = olrun_state_dirname (c->id);
+      _cleanup_free_ char *dir = xasprintf ("%s/%s", c->ctx->root, name);
+      if (olrun_notify_prepare (c->spec, dir, c->state_dirfd, err) < 0)
+        return -1;
+    }
   if (olrun_state_write (c->state_dirfd, &c->state, err) < 0 || prepare_cgroup (c, err) < 0
       || olrun_state_write (c->state_dirfd, &c->state, err) < 0 || open_namespaces (c, err) < 0
       || prepare_seccomp (c, err) < 0)

@@ -100,6 +100,16 @@ int olrun_process_exec (const struct olrun_process *p, const char *exe, int pres
                         size_t nkeep, const struct olrun_seccomp_program *seccomp, int report_fd,
                         olrun_error_t *err);
 
+/* ---- NOTIFY_SOCKET (notify.c) ---- */
+/* Give the container a notify socket of its own (mount + env). */
+int olrun_notify_prepare (struct olrun_spec *spec, const char *state_dir, int state_dirfd, olrun_error_t *err);
+/* Bind it; *ret_fd = -1 when the container was created without one. */
+int olrun_notify_listen (int state_dirfd, int *ret_fd, olrun_error_t *err);
+/* Read one message; forward READY=1 (with MAINPID) to host. */
+int olrun_notify_forward (int fd, const char *host, pid_t pid, bool *ret_ready, olrun_error_t *err);
+/* Forward until READY=1, failing if the container exits first. */
+int olrun_notify_wait_ready (int fd, const char *host, int pidfd, pid_t pid, olrun_error_t *err);
+
 /* ---- hooks (hooks.c) ---- */
 /* Run every hook of `kind` with the state JSON on stdin.  Hooks run in the
  * caller's namespaces. */

@@ -143,8 +143,8 @@ olrun_container_start (const struct olrun_context *ctx, const char *id, olrun_er
   if (st != OLRUN_STATUS_CREATED)
     return olrun_error_set (err, OLRUN_E_BAD_STATE, 0, "cannot start a container that is %s (`%s`)",
                             olrun_status_name (st), id);
-  _cleanup_close_ int conn = -1;
-  if (connect_start (dirfd, &conn, err) < 0)
+  _cleanup_close_ int conn = -1, notify = -1;
+  if ((ctx->notify_socket && olrun_notify_listen (dirfd, &notify, err) < 0) || connect_start (dirfd, &conn, err) < 0)
     return -1;
   /* From here on the container counts as started, whatever happens. */
   unlinkat (dirfd, "start.sock", 0);
@@ -166,6 +166,14 @@ olrun_container_start (const struct olrun_context *ctx, const char *id, olrun_er
         }
     }
   olrun_spec_free (spec);
+  if (rc == 0 && notify >= 0)
+    {
+      _cleanup_close_ int pidfd = -1;
+      if (olrun_state_pidfd (s, &pidfd, err) < 0)
+        return -1;
+      if (pidfd >= 0)
+        rc = olrun_notify_wait_ready (notify, ctx->notify_socket, pidfd, s->pid, err);
+    }
   return rc;
 }
 
