@@ -152,8 +152,14 @@ def test_only_stdio_fds_reach_the_container(olrun, bundle, tmp_path):
 
 def test_preserve_fds(olrun, bundle, tmp_path):
     r, w = os.pipe()
-    os.dup2(r, 3)
-    os.dup2(w, 4)
+    # Move the pipe to fds 3 and 4 exactly, whatever numbers it got.
+    r2, w2 = os.dup(r), os.dup(w)
+    os.close(r)
+    os.close(w)
+    os.dup2(r2, 3)
+    os.dup2(w2, 4)
+    os.close(r2)
+    os.close(w2)
     try:
         bundle.sh("echo through-fd4 >&4; ls /proc/self/fd | sort -n | tr '\\n' ' '")
         cid = olrun.new_id()
@@ -164,7 +170,7 @@ def test_preserve_fds(olrun, bundle, tmp_path):
         os.close(4)
         assert os.read(3, 100) == b"through-fd4\n"
     finally:
-        for fd in (r, w, 3):
+        for fd in (3, 4):
             try:
                 os.close(fd)
             except OSError:
