@@ -38,6 +38,7 @@ static const struct olrun_cgroup_device_rule default_rules[] = {
   { true, 'c', 5, 2, RWM },                   /* /dev/ptmx */
   { true, 'c', 10, 200, RWM },                /* /dev/net/tun */
 };
+#define N_MKNOD_WILDCARDS 2 /* the first two entries above */
 
 struct prog
 {
@@ -111,21 +112,31 @@ olrun_cgroup_devices_program (const struct olrun_cgroup_device_rule *rules, size
                               const struct olrun_cgroup_device_rule *extra, size_t n_extra, void **ret_insns,
                               size_t *ret_count, olrun_error_t *err)
 {
-  /* Order of precedence, lowest first: the config's rules, runc's
-   * defaults (so a config cannot take /dev/null away, as with runc), and
-   * the devices of linux.devices.  Tested last-first. */
+  /* Order of precedence, lowest first:
+   *   1. runc's two "mknod anything" wildcards;
+   *   2. the config's rules;
+   *   3. the rest of runc's defaults (so a config cannot take /dev/null
+   *      away, as with runc);
+   *   4. the devices of linux.devices, rwm.
+   * runc puts the wildcards with the other defaults, above the config, so
+   * no config can deny mknod.  Below the config, a config that starts with
+   * the usual "deny all" denies mknod of devices it does not list, while
+   * one without device rules still may mknod anything, as with runc.
+   * Emitted last-first, since the first match in the program decides. */
   struct prog p = { 0 };
   emit_prologue (&p);
   for (size_t i = n_extra; i-- > 0;)
     {
       struct olrun_cgroup_device_rule r = extra[i];
+      if (r.type == 'u')
+        r.type = 'c';
       if (r.type != 'b' && r.type != 'c')
         continue; /* FIFOs are not device-cgroup objects */
       r.allow = true;
       r.access = RWM;
       emit_rule (&p, &r);
     }
-  for (size_t i = ARRAY_SIZE (default_rules); i-- > 0;)
+  for (size_t i = ARRAY_SIZE (default_rules); i-- > N_MKNOD_WILDCARDS;)
     emit_rule (&p, &default_rules[i]);
   for (size_t i = n_rules; i-- > 0;)
     {
@@ -137,6 +148,8 @@ olrun_cgroup_devices_program (const struct olrun_cgroup_device_rule *rules, size
         }
       emit_rule (&p, r);
     }
+  for (size_t i = N_MKNOD_WILDCARDS; i-- > 0;)
+    emit_rule (&p, &default_rules[i]);
   emit (&p, INSN (BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0));
   emit (&p, INSN (BPF_JMP | BPF_EXIT, 0, 0, 0, 0));
   *ret_insns = p.v;

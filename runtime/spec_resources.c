@@ -418,3 +418,14 @@ olrun_spec_parse_resources (const struct olrun_jdec *d, const olrun_json_t *node
   *ret = TAKE_PTR (r);
   return 0;
 }
+
+struct olrun_cgroup_device_rule *
+olrun_resources_rules_from_devices (const struct olrun_device *devs, size_t n)
+{
+  struct olrun_cgroup_device_rule *v = xzalloc ((n + 1) * sizeof *v);
+  for (size_t i = 0; i < n; i++)
+    v[i] = (struct olrun_cgroup_device_rule){ .allow = true, .type = devs[i].type, .major = devs[i].major,
+                                              .minor = devs[i].minor,
+                                              .access = OLRUN_DEV_ACC_READ | OLRUN_DEV_ACC_WRITE | OLRUN_DEV_ACC_MKNOD };
+  return v;
+}

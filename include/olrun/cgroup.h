@@ -132,6 +132,12 @@ void olrun_resources_merge (struct olrun_resources *dst, const struct olrun_reso
  * names the first such setting ("memory.limit"). */
 bool olrun_resources_any (const struct olrun_resources *r, const char **what);
 
+/* linux.devices -> allow rules for olrun_cgroup_config.extra_devices
+ * (heap array of n; FIFOs are skipped when the program is built).
+ * Defined in runtime/spec_resources.c. */
+struct olrun_device;
+struct olrun_cgroup_device_rule *olrun_resources_rules_from_devices (const struct olrun_device *devs, size_t n);
+
 /* runc/crun conversions, exposed for the tests. */
 uint64_t olrun_cgroup_shares_to_weight (uint64_t shares);
 uint64_t olrun_cgroup_blkio_to_io_weight (uint64_t blkio_weight);
