@@ -44,6 +44,7 @@ struct prog
 {
   struct bpf_insn *v;
   size_t len;
+  bool done;  /* an unconditional return was emitted */
 };
 
 static void
@@ -69,10 +70,15 @@ emit_prologue (struct prog *p)
 
 /* One rule: a block of tests that jump past its end on a mismatch, then
  * "return verdict".  Jumps are relative, so the block is built first and
- * its skip offsets filled in from its length. */
+ * its skip offsets filled in from its length.  A rule that matches
+ * everything (a *:* rwm) returns unconditionally: what would follow it is
+ * unreachable, which the verifier rejects, so p->done stops the program
+ * there. */
 static void
 emit_rule (struct prog *p, const struct olrun_cgroup_device_rule *r)
 {
+  if (p->done)
+    return;
   struct bpf_insn blk[8];
   int n = 0;
   if (r->type != 'a')
@@ -105,6 +111,7 @@ emit_rule (struct prog *p, const struct olrun_cgroup_device_rule *r)
         blk[i].off = (int16_t) (n - i - 1);
       emit (p, blk[i]);
     }
+  p->done = n == 2;
 }
 
 int
@@ -150,8 +157,11 @@ olrun_cgroup_devices_program (const struct olrun_cgroup_device_rule *rules, size
     }
   for (size_t i = N_MKNOD_WILDCARDS; i-- > 0;)
     emit_rule (&p, &default_rules[i]);
-  emit (&p, INSN (BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0));
-  emit (&p, INSN (BPF_JMP | BPF_EXIT, 0, 0, 0, 0));
+  if (!p.done)
+    {
+      emit (&p, INSN (BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0));
+      emit (&p, INSN (BPF_JMP | BPF_EXIT, 0, 0, 0, 0));
+    }
   *ret_insns = p.v;
   *ret_count = p.len;
   return 0;

@@ -64,6 +64,38 @@ struct prog
   size_t n;
 };
 
+/* The kernel's verifier rejects unreachable instructions and jumps out of
+ * the program: check both, as it would. */
+static void
+verify (const struct bpf_insn *p, size_t n)
+{
+  bool *seen = calloc (n, 1);
+  size_t stack[512], top = 0;
+  stack[top++] = 0;
+  while (top > 0)
+    {
+      size_t pc = stack[--top];
+      assert_true (pc < n);
+      if (seen[pc])
+        continue;
+      seen[pc] = true;
+      if (p[pc].code == (BPF_JMP | BPF_EXIT))
+        continue;
+      if (BPF_CLASS (p[pc].code) == BPF_JMP32)
+        {
+          assert_true (p[pc].off >= 0); /* forward only: no loops */
+          assert_true (top < ARRAY_SIZE (stack));
+          stack[top++] = pc + 1 + (size_t) p[pc].off;
+        }
+      assert_true (top < ARRAY_SIZE (stack));
+      stack[top++] = pc + 1;
+    }
+  for (size_t i = 0; i < n; i++)
+    if (!seen[i])
+      fail_msg ("instruction %zu of %zu is unreachable", i, n);
+  free (seen);
+}
+
 static struct prog
 build (const struct olrun_cgroup_device_rule *rules, size_t n, const struct olrun_cgroup_device_rule *extra,
        size_t n_extra)
@@ -72,6 +104,7 @@ build (const struct olrun_cgroup_device_rule *rules, size_t n, const struct olru
   olrun_error_t err = NULL;
   if (olrun_cgroup_devices_program (rules, n, extra, n_extra, &p.insns, &p.n, &err) < 0)
     fail_msg ("%s", err->msg);
+  verify (p.insns, p.n);
   return p;
 }
 
@@ -155,6 +188,22 @@ test_linux_devices_allowed (void **state)
   free (p.insns);
 }
 
+/* "a *:* rwm" first: everything after it in the program is unreachable. */
+static void
+test_unconditional_rule (void **state)
+{
+  const struct olrun_cgroup_device_rule deny[] = { { false, 'a', -1, -1, R | W | M } };
+  struct prog p = build (deny, 1, NULL, 0);
+  ALLOWED (p, 'c', R | W, 1, 3);
+  DENIED (p, 'c', M, 1, 1);
+  DENIED (p, 'b', R, 8, 0);
+  free (p.insns);
+  const struct olrun_cgroup_device_rule allow[] = { { true, 'a', -1, -1, R | W | M } };
+  p = build (allow, 1, NULL, 0);
+  ALLOWED (p, 'b', R | W, 8, 0);
+  free (p.insns);
+}
+
 static void
 test_bad_type (void **state)
 {
@@ -174,7 +223,7 @@ main (void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test (test_defaults),          cmocka_unit_test (test_deny_all_then_allow),
     cmocka_unit_test (test_last_rule_wins),    cmocka_unit_test (test_linux_devices_allowed),
-    cmocka_unit_test (test_bad_type),
+    cmocka_unit_test (test_unconditional_rule), cmocka_unit_test (test_bad_type),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -9,6 +9,7 @@
  *   olrun-cgdriver freeze|thaw|frozen|pids|stats|destroy PATH
  *   olrun-cgdriver kill PATH SIGNAL
  *   olrun-cgdriver update PATH RESOURCES.json
+ *   olrun-cgdriver hugetlb N     map and touch N 2 MiB huge pages (run inside a cgroup)
  */
 #include <fcntl.h>
 #include <getopt.h>
@@ -17,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 
 #include "olrun/cgroup.h"
@@ -189,9 +191,27 @@ cmd_on_path (const char *verb, int argc, char **argv)
   return rc < 0 ? fail (&err) : rc;
 }
 
+/* Exit 0 when N huge pages could be mapped and touched, 1 when the
+ * mapping is refused (hugetlb.*.rsvd.max); a fault past hugetlb.*.max
+ * kills with SIGBUS. */
+static int
+cmd_hugetlb (int argc, char **argv)
+{
+  size_t n = argc > 1 ? (size_t) atoi (argv[1]) : 1, len = n * 2 * 1024 * 1024;
+  char *p = mmap (NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+  if (p == MAP_FAILED)
+    return perror ("mmap MAP_HUGETLB"), 1;
+  for (size_t off = 0; off < len; off += 4096)
+    p[off] = 1;
+  printf ("touched %zu huge pages\n", n);
+  return 0;
+}
+
 int
 main (int argc, char **argv)
 {
+  if (argc >= 2 && strcmp (argv[1], "hugetlb") == 0)
+    return cmd_hugetlb (argc - 1, argv + 1);
   if (argc < 2)
     return fprintf (stderr, "usage: olrun-cgdriver run|freeze|thaw|frozen|kill|pids|stats|update|destroy ...\n"), 2;
   if (strcmp (argv[1], "run") == 0)
