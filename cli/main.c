@@ -1,15 +1,134 @@
 /* olrun's entry point: global options, then one command from the table. */
+#include <fcntl.h>
+#include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "olrun/log.h"
+#include "olrun/util.h"
+
+static const struct olrun_option global_options[] = {
+  { "root", 0, "DIR", "state directory (default /run/olrun, or $XDG_RUNTIME_DIR/olrun when not root)" },
+  { "log", 0, "FILE", "write errors (and, with --debug, everything) to FILE" },
+  { "log-format", 0, "text|json", "format of the --log file" },
+  { "debug", 0, NULL, "log debug lines" },
+  { "systemd-cgroup", 0, NULL, "use the systemd cgroup manager" },
+  { "cgroup-manager", 0, "cgroupfs|systemd|disabled", "how the container's cgroup is managed" },
+  { "rootless", 0, "true|false|auto", "run as in rootless mode" },
+  { "version", 'v', NULL, "print the version" },
+  { NULL, 0, NULL, NULL },
+};
+
+const struct olrun_command olrun_commands[] = {
+  { "create", "ID", "Create a container from a bundle; it waits for `start`.", olrun_create_options, olrun_cmd_create },
+  { "start", "ID", "Start a created container.", NULL, olrun_cmd_start },
+  { "run", "ID", "Create and start a container, and wait for it unless --detach.", olrun_run_options, olrun_cmd_run },
+  { "state", "ID", "Print the state of a container as JSON.", NULL, olrun_cmd_state },
+  { "kill", "ID [SIGNAL]", "Send a signal (default SIGTERM) to a container.", olrun_kill_options, olrun_cmd_kill },
+  { "delete", "ID", "Delete a container.", olrun_delete_options, olrun_cmd_delete },
+  { "list", NULL, "List containers.", olrun_list_options, olrun_cmd_list },
+  { NULL, NULL, NULL, NULL, NULL },
+};
+
+const struct olrun_command *
+olrun_cli_find (const char *name)
+{
+  for (const struct olrun_command *c = olrun_commands; c->name; c++)
+    if (strcmp (c->name, name) == 0)
+      return c;
+  return NULL;
+}
+
+static const struct olrun_command global = { "COMMAND", "[ARGS...]", "A container runtime.", global_options, NULL };
+
+static char *
+default_root (void)
+{
+  if (geteuid () == 0)
+    return xstrdup ("/run/olrun");
+  const char *xdg = getenv ("XDG_RUNTIME_DIR");
+  if (xdg && *xdg)
+    return xasprintf ("%s/olrun", xdg);
+  return xasprintf ("/tmp/olrun-%u", (unsigned) geteuid ());
+}
+
+static int
+handle_global (void *opts, int index, const char *arg)
+{
+  struct olrun_cli *cli = opts;
+  const char *name = index >= 0 ? global_options[index].name : "version";
+  if (strcmp (name, "root") == 0)
+    cli->ctx.root = arg;
+  else if (strcmp (name, "log") == 0)
+    cli->log_path = arg;
+  else if (strcmp (name, "log-format") == 0)
+    {
+      if (strcmp (arg, "json") != 0 && strcmp (arg, "text") != 0)
+        return olrun_cli_failf ("--log-format: unknown format `%s`", arg), -1;
+      cli->log_json = strcmp (arg, "json") == 0;
+    }
+  else if (strcmp (name, "debug") == 0)
+    cli->debug = true;
+  else if (strcmp (name, "systemd-cgroup") == 0)
+    cli->ctx.cgroup_manager = OLRUN_CGROUP_SYSTEMD;
+  else if (strcmp (name, "cgroup-manager") == 0)
+    {
+      int m = olrun_cgroup_manager_from_name (arg);
+      if (m < 0)
+        return olrun_cli_failf ("--cgroup-manager: unknown manager `%s`", arg), -1;
+      cli->ctx.cgroup_manager = m;
+    }
+  else if (strcmp (name, "rootless") == 0)
+    {
+      if (strcmp (arg, "true") && strcmp (arg, "false") && strcmp (arg, "auto"))
+        return olrun_cli_failf ("--rootless: expected true, false or auto, got `%s`", arg), -1;
+      cli->ctx.rootless = strcmp (arg, "auto") == 0 ? -1 : strcmp (arg, "true") == 0;
+    }
+  else if (strcmp (name, "version") == 0)
+    {
+      printf ("olrun version %s\ncommit: %s\nspec: 1.3.0\n", OLRUN_VERSION, OLRUN_COMMIT);
+      exit (0);
+    }
+  return 0;
+}
+
+/* fds 0-2 must be open: otherwise the first fd we open becomes someone's
+ * stdin or stdout, and could reach the container as such. */
+static void
+ensure_stdio (void)
+{
+  for (int fd = 0; fd < 3; fd++)
+    if (fcntl (fd, F_GETFD) < 0 && open ("/dev/null", O_RDWR) != fd)
+      abort ();
+}
 
 int
 main (int argc, char **argv)
 {
-  if (argc > 1 && strcmp (argv[1], "--version") == 0)
+  ensure_stdio ();
+  struct olrun_cli cli = { .ctx = { .cgroup_manager = OLRUN_CGROUP_CGROUPFS, .rootless = -1 } };
+  _cleanup_free_ char *root = default_root ();
+  cli.ctx.root = root;
+  int first = olrun_cli_parse (&global, argc, argv, handle_global, &cli);
+  if (first < 0)
+    return 1;
+  if (olrun_log_init (cli.log_path, cli.log_json ? OLRUN_LOG_JSON : OLRUN_LOG_TEXT, cli.debug) < 0)
+    return olrun_cli_failf ("--log `%s`: %s", cli.log_path, strerror (errno));
+  if (first >= argc)
     {
-      printf ("olrun version %s\ncommit: %s\n", OLRUN_VERSION, OLRUN_COMMIT);
-      return 0;
+      olrun_cli_usage (&global, true);
+      return 1;
     }
-  fprintf (stderr, "olrun: no command\n");
-  return 1;
+  const struct olrun_command *cmd = olrun_cli_find (argv[first]);
+  if (cmd == NULL)
+    {
+      fprintf (stderr, "olrun: unknown command `%s`\n", argv[first]);
+      olrun_cli_usage (&global, true);
+      return 1;
+    }
+  return cmd->run (&cli, argc - first, argv + first);
 }

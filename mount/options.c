@@ -3,6 +3,7 @@
 #include <string.h>
 #include <sys/mount.h>
 
+#include "mount/internal.h"
 #include "olrun/mount.h"
 #include "olrun/syscalls.h"
 #include "olrun/util.h"
@@ -59,7 +60,7 @@ static const struct
   { "rnoexec", false, MOUNT_ATTR_NOEXEC },   { "rexec", true, MOUNT_ATTR_NOEXEC },
   { "rnodiratime", false, MOUNT_ATTR_NODIRATIME }, { "rdiratime", true, MOUNT_ATTR_NODIRATIME },
   { "rnosymfollow", false, MOUNT_ATTR_NOSYMFOLLOW }, { "rsymfollow", true, MOUNT_ATTR_NOSYMFOLLOW },
-  { "rrelatime", false, MOUNT_ATTR_RELATIME }, { "rnorelatime", true, MOUNT_ATTR_RELATIME },
+  { "rrelatime", false, OLRUN_ATTR_RELATIME }, { "rnorelatime", true, OLRUN_ATTR_RELATIME },
   { "rnoatime", false, MOUNT_ATTR_NOATIME },  { "ratime", true, MOUNT_ATTR_NOATIME },
   { "rstrictatime", false, MOUNT_ATTR_STRICTATIME }, { "rnostrictatime", true, MOUNT_ATTR_STRICTATIME },
 };

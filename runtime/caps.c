@@ -117,12 +117,19 @@ olrun_caps_apply (const struct olrun_capsets *c, olrun_error_t *err)
   cap_free (caps);
   if (rc < 0)
     return olrun_fail (err, e, "set capabilities");
-  /* Ambient capabilities must be permitted and inheritable; the kernel
-   * refuses the others with EPERM, which we report. */
+  /* An ambient capability must also be permitted and inheritable; the
+   * kernel refuses the others with EPERM.  runc and crun skip those (runc's
+   * own default config asks for ambient caps without inheritable ones), so
+   * we do too, with a debug line. */
   if (prctl (PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
     return olrun_fail (err, errno, "clear ambient capabilities");
   for (int v = 0; v <= last; v++)
-    if ((c->ambient & (UINT64_C (1) << v)) && prctl (PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, v, 0, 0) < 0)
-      return olrun_fail (err, errno, "raise ambient capability %d", v);
+    {
+      if (!(c->ambient & (UINT64_C (1) << v)) || prctl (PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, v, 0, 0) == 0)
+        continue;
+      if (errno != EPERM && errno != EINVAL)
+        return olrun_fail (err, errno, "raise ambient capability %d", v);
+      olrun_debug ("ambient capability %d not raised: it is not both permitted and inheritable", v);
+    }
   return 0;
 }

@@ -56,6 +56,7 @@ void olrun_device_clear (struct olrun_device *d);
 struct olrun_rootfs_config
 {
   const char *rootfs;             /* absolute host path of root.path */
+  const char *bundle;             /* relative mount sources are relative to it */
   bool readonly;                  /* root.readonly */
   unsigned long propagation;      /* rootfsPropagation, 0 for the default (rslave) */
   const struct olrun_mount *mounts;
@@ -67,7 +68,8 @@ struct olrun_rootfs_config
   bool no_pivot;                  /* --no-pivot: MS_MOVE + chroot */
   bool in_userns;                 /* devices are bind-mounted: mknod is not allowed */
   bool new_cgroupns;              /* cgroup mounts show the container's own cgroup */
-  const char *cgroup2_path;       /* host path of the container's cgroup (cgroup mounts without cgroupns) */
+  const char *cgroup2_mountpoint; /* where the host's cgroup2 hierarchy is mounted, or NULL */
+  const char *cgroup2_path;       /* the container's cgroup in it (cgroup mounts without cgroupns) */
   int console_fd;                 /* pty slave for /dev/console, or -1 */
 };
 

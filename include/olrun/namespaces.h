@@ -64,6 +64,10 @@ int olrun_ns_open (enum olrun_ns_type t, const char *path, int *ret_fd, olrun_er
 int olrun_ns_write_idmaps (pid_t pid, const struct olrun_idmaps *uid, const struct olrun_idmaps *gid,
                            bool deny_setgroups, olrun_error_t *err);
 
+/* Move the host interface `host_name` into the network namespace of the
+ * process pid (our unreaped child, so the pid is stable), renamed to `name` (rtnetlink, one RTM_NEWLINK). */
+int olrun_netdev_move (const char *host_name, const char *name, pid_t pid, olrun_error_t *err);
+
 /* Format a map in the kernel's uid_map format. */
 char *olrun_idmaps_format (const struct olrun_idmaps *m);
 void olrun_idmaps_free (struct olrun_idmaps *m);

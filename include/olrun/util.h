@@ -135,6 +135,15 @@ int olrun_rm_rf_at (int dirfd, const char *name, olrun_error_t *err);
  * fallback), so nothing but what we chose survives an execve. */
 int olrun_cloexec_from (int from, olrun_error_t *err);
 
+/* Send `len` bytes (len > 0) with up to `nfds` fds attached (SCM_RIGHTS),
+ * in one sendmsg.  Receiving returns the bytes read (0 on EOF) and stores
+ * at most max_fds received fds, -1 filled for the rest; fds are CLOEXEC. */
+int olrun_send_fds (int sock, const void *buf, size_t len, const int *fds, size_t nfds, olrun_error_t *err);
+ssize_t olrun_recv_fds (int sock, void *buf, size_t len, int *fds, size_t max_fds, olrun_error_t *err);
+
+/* Close every fd >= from except those in keep[] (close_range between them). */
+void olrun_close_fds_except (int from, const int *keep, size_t nkeep);
+
 /* The current time as RFC 3339 with nanoseconds, UTC ("...Z"). */
 char *olrun_rfc3339_now (void);
 

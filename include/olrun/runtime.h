@@ -1,0 +1,89 @@
+/* The OCI runtime's library interface: what cli/ calls.  Every function
+ * follows the error contract of olrun/error.h and never prints. */
+#ifndef OLRUN_RUNTIME_H
+#define OLRUN_RUNTIME_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "olrun/cgroup.h"
+#include "olrun/error.h"
+
+/* Global options, shared by every command. */
+struct olrun_context
+{
+  const char *root;                       /* state directory (--root) */
+  enum olrun_cgroup_manager_kind cgroup_manager;
+  int rootless;                           /* -1 auto, 0 no, 1 yes */
+};
+
+struct olrun_create_opts
+{
+  const char *id;
+  const char *bundle;          /* default: the current directory */
+  const char *config;          /* default: <bundle>/config.json */
+  const char *pid_file;
+  const char *console_socket;
+  int preserve_fds;            /* includes listen_fds */
+  int listen_fds;              /* LISTEN_FDS from the caller: passed on with LISTEN_PID=1 */
+  bool no_pivot;
+  bool no_new_keyring;
+  /* run only: */
+  bool detach;
+  bool keep;
+};
+
+enum olrun_status
+{
+  OLRUN_STATUS_CREATING,
+  OLRUN_STATUS_CREATED,
+  OLRUN_STATUS_RUNNING,
+  OLRUN_STATUS_PAUSED,
+  OLRUN_STATUS_STOPPED,
+};
+const char *olrun_status_name (enum olrun_status s);
+
+/* A container as recorded under --root. */
+struct olrun_state
+{
+  char *id;
+  char *bundle;
+  char *created;            /* RFC 3339 */
+  char *rootfs;
+  pid_t pid;                /* 0 while creating */
+  uint64_t start_time;      /* /proc/PID/stat field 22: guards against pid reuse */
+  char *recorded_status;    /* "creating", "created" or "running" */
+  char *cgroup_manager;
+  char *cgroup_path;
+  char *annotations;        /* JSON object text, or NULL */
+  bool own_pidns;           /* killing pid 1 kills the container */
+  uid_t owner;
+};
+void olrun_state_free (struct olrun_state *s);
+void olrun_state_freep (struct olrun_state **s);
+#define _cleanup_state_ __attribute__ ((cleanup (olrun_state_freep)))
+
+/* Lifecycle. */
+int olrun_container_create (const struct olrun_context *ctx, const struct olrun_create_opts *o, olrun_error_t *err);
+int olrun_container_start (const struct olrun_context *ctx, const char *id, olrun_error_t *err);
+/* create + start; in the foreground, waits and sets *ret_status to the
+ * exit code (128+signal for a signal), forwarding signals meanwhile. */
+int olrun_container_run (const struct olrun_context *ctx, const struct olrun_create_opts *o, int *ret_status,
+                         olrun_error_t *err);
+int olrun_container_kill (const struct olrun_context *ctx, const char *id, int sig, bool all, olrun_error_t *err);
+int olrun_container_delete (const struct olrun_context *ctx, const char *id, bool force, olrun_error_t *err);
+
+/* Inspection. */
+int olrun_container_load (const struct olrun_context *ctx, const char *id, struct olrun_state **ret,
+                          olrun_error_t *err);
+int olrun_container_status (const struct olrun_state *s, enum olrun_status *ret, olrun_error_t *err);
+/* The runtime-spec state JSON (plus runc's "created"), pretty-printed. */
+int olrun_container_state_json (const struct olrun_context *ctx, const char *id, char **ret, olrun_error_t *err);
+/* The IDs under --root, sorted. */
+int olrun_container_list (const struct olrun_context *ctx, char ***ret_ids, olrun_error_t *err);
+
+/* Signals by name or number: "KILL", "SIGKILL", "9".  -1 if unknown. */
+int olrun_signal_parse (const char *s);
+
+#endif

@@ -1,0 +1,116 @@
+/* Shared between the files of runtime/: not part of the library's API. */
+#ifndef OLRUN_RUNTIME_INTERNAL_H
+#define OLRUN_RUNTIME_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "olrun/runtime.h"
+#include "olrun/spec.h"
+
+/* ---- state store (state.c) ---- */
+int olrun_state_dir_create (const char *root, const char *id, int *ret_dirfd, olrun_error_t *err);
+int olrun_state_dir_open (const char *root, const char *id, bool lock, int *ret_dirfd, olrun_error_t *err);
+int olrun_state_dir_remove (const char *root, const char *id, olrun_error_t *err);
+int olrun_state_write (int dirfd, const struct olrun_state *s, olrun_error_t *err);
+int olrun_state_read (int dirfd, const char *id, struct olrun_state **ret, olrun_error_t *err);
+/* A pidfd for the container's init if it is alive and really it (start
+ * time checked); *ret_pidfd = -1 when it is gone. */
+int olrun_state_pidfd (const struct olrun_state *s, int *ret_pidfd, olrun_error_t *err);
+int olrun_proc_stat (pid_t pid, uint64_t *ret_start, char *ret_state);
+
+/* ---- sync messages (sync.c) ---- */
+enum olrun_sync_type
+{
+  SYNC_USERNS_READY = 1, /* child: I am in my user namespace; write my id maps */
+  SYNC_USERNS_DONE,      /* parent: maps written */
+  SYNC_INIT_PID,         /* intermediate: value = host pid of the container's init */
+  SYNC_HOOKS_READY,      /* child: mounts are prepared; run prestart/createRuntime */
+  SYNC_HOOKS_DONE,       /* parent: hooks done */
+  SYNC_PTY,              /* child: fd = the pty master */
+  SYNC_CREATED,          /* child: ready, waiting for start */
+  SYNC_COMMIT,           /* parent: state is recorded; outlive me */
+  SYNC_START,            /* starter: go */
+  SYNC_SECCOMP_FD,       /* init: fd = the seccomp notify listener */
+  SYNC_ERROR,
+};
+int olrun_sync_pair (int fds[2], olrun_error_t *err);
+int olrun_sync_send (int sock, int type, int value, int fd, olrun_error_t *err);
+/* Best effort: used by a child that is about to exit. */
+int olrun_sync_send_error (int sock, const struct olrun_error *e);
+/* Receive one message of type `expect`.  SYNC_ERROR sets *err to the
+ * peer's error; EOF is an error too. */
+int olrun_sync_recv (int sock, int expect, int *ret_value, int *ret_fd, olrun_error_t *err);
+
+/* Like olrun_sync_recv, but any type is accepted and EOF (the peer
+ * exec'd or exited) returns 0 with *ret_type = 0. */
+int olrun_sync_recv_any (int sock, int *ret_type, int *ret_value, int *ret_fd, olrun_error_t *err);
+
+/* ---- one container being created (create.c, init.c) ----
+ * The parent fills this in; clone3 copies it into the child, which reads
+ * its half.  Fields marked [child] are only meaningful there. */
+struct olrun_container
+{
+  const struct olrun_context *ctx;
+  const struct olrun_create_opts *opts;
+  struct olrun_spec *spec;
+  const char *id;
+  char *bundle;               /* absolute */
+  char *rootfs;               /* absolute */
+  int state_dirfd;
+  struct olrun_cgroup *cgroup;
+  int ns_fds[OLRUN_NS_COUNT]; /* namespaces joined by path, else -1 */
+  bool new_userns;
+  bool slow_path;             /* namespaces joined by path: setns/unshare in the child */
+  bool start_inline;          /* run: the start message comes over the sync socket */
+  int sync_parent;            /* parent's end of the sync socket */
+  int sync_child;             /* child's end */
+  int start_listen;           /* listening socket start connects to (create) */
+  int console_socket;         /* connected --console-socket, or -1 */
+  int pty_master;             /* [parent] the pty master when the caller's terminal is used */
+  pid_t parent_pid;
+  pid_t init_pid;
+  int init_pidfd;
+  struct olrun_seccomp_program *seccomp;
+  char *exe_path;             /* [child] process.args[0] resolved on PATH */
+  struct olrun_state state;
+};
+
+/* The container's setup, in the child after clone3.  Never returns. */
+_Noreturn void olrun_init_main (struct olrun_container *c);
+/* Slow path (init_ns.c): join the namespaces given by path, create the
+ * rest.  Returns 1 in an intermediate process that has handed over to the
+ * container's init (and must exit), 0 in the init, -1 on error. */
+int olrun_init_join_namespaces (struct olrun_container *c, olrun_error_t *err);
+
+/* ---- the process stage (process.c) ---- */
+/* Resolve args[0] on the PATH of env (in the current root). */
+int olrun_process_resolve (const struct olrun_process *p, char **ret_path, olrun_error_t *err);
+/* chdir into cwd and check it is inside the root (CVE-2024-21626). */
+int olrun_process_chdir (const struct olrun_process *p, olrun_error_t *err);
+/* Credentials, capabilities, rlimits, no_new_privs, seccomp, then execve.
+ * Returns only on failure.  report_fd is kept open (CLOEXEC) so the
+ * caller learns of the exec by EOF. */
+int olrun_process_exec (const struct olrun_process *p, const char *exe, int preserve_fds, const int *keep,
+                        size_t nkeep, const struct olrun_seccomp_program *seccomp, int report_fd,
+                        olrun_error_t *err);
+
+/* ---- hooks (hooks.c) ---- */
+/* Run every hook of `kind` with the state JSON on stdin.  Hooks run in the
+ * caller's namespaces. */
+int olrun_hooks_run (const struct olrun_spec *spec, enum olrun_hook_kind kind, const char *state_json,
+                     olrun_error_t *err);
+/* The runtime-spec state JSON for a given status. */
+char *olrun_state_json (const struct olrun_state *s, const char *status, bool pretty);
+
+/* ---- terminal (terminal.c) ---- */
+/* In the container, after pivot_root: a pty from its devpts; returns the
+ * master, makes the slave stdio and the controlling terminal, and binds it
+ * on /dev/console. */
+int olrun_terminal_setup (const struct olrun_process *p, int *ret_master, olrun_error_t *err);
+/* Send the master to a --console-socket (one sendmsg, non-empty payload). */
+int olrun_terminal_send (int sock, int master, olrun_error_t *err);
+int olrun_console_socket_connect (const char *path, int *ret_fd, olrun_error_t *err);
+
+#endif
