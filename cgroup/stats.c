@@ -97,6 +97,7 @@ read_memory (int dirfd, struct olrun_cgroup_stats *s, olrun_error_t *err)
     {
       s->oom = flat_get (events, "oom");
       s->oom_kill = flat_get (events, "oom_kill");
+      s->mem_failcnt = flat_get (events, "max");
     }
   for (char *line = stat, *next; line && *line; line = next)
     {

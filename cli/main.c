@@ -31,6 +31,12 @@ const struct olrun_command olrun_commands[] = {
   { "kill", "ID [SIGNAL]", "Send a signal (default SIGTERM) to a container.", olrun_kill_options, olrun_cmd_kill },
   { "delete", "ID", "Delete a container.", olrun_delete_options, olrun_cmd_delete },
   { "list", NULL, "List containers.", olrun_list_options, olrun_cmd_list },
+  { "pause", "ID", "Freeze every process of a container.", NULL, olrun_cmd_pause },
+  { "resume", "ID", "Thaw a paused container.", NULL, olrun_cmd_resume },
+  { "update", "ID", "Change a running container's resource limits.", olrun_update_options, olrun_cmd_update },
+  { "events", "ID", "Print a container's cgroup statistics (runc's events format).", olrun_events_options,
+    olrun_cmd_events },
+  { "ps", "ID [PS-ARGS...]", "List the processes of a container.", olrun_ps_options, olrun_cmd_ps },
   { NULL, NULL, NULL, NULL, NULL },
 };
 

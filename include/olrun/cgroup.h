@@ -229,7 +229,7 @@ struct olrun_cgroup_stats
   uint64_t cpu_periods, cpu_throttled_periods, cpu_throttled_ns;
   bool has_memory;
   uint64_t mem_usage, mem_limit, mem_max_usage, swap_usage, swap_limit;
-  uint64_t oom, oom_kill;              /* memory.events */
+  uint64_t oom, oom_kill, mem_failcnt; /* memory.events: oom, oom_kill, max */
   struct olrun_cgroup_kv *mem_raw;     /* memory.stat, as text */
   size_t n_mem_raw;
   bool has_pids;
