@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/commands.h"
 #include "olrun/log.h"
 #include "olrun/util.h"
 
@@ -37,6 +38,10 @@ const struct olrun_command olrun_commands[] = {
   { "events", "ID", "Print a container's cgroup statistics (runc's events format).", olrun_events_options,
     olrun_cmd_events },
   { "ps", "ID [PS-ARGS...]", "List the processes of a container.", olrun_ps_options, olrun_cmd_ps },
+  { "pull", "REF", "Fetch an image into the cache and print its digest.", NULL, olrun_cmd_pull },
+  { "bundle", "create REF DIR | delete DIR", "Make a bundle from an image, or remove one.", NULL, olrun_cmd_bundle },
+  { "images", NULL, "List the cached images.", NULL, olrun_cmd_images },
+  { "cache", "prune", "Remove what no cached image uses.", NULL, olrun_cmd_cache },
   { NULL, NULL, NULL, NULL, NULL },
 };
 

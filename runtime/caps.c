@@ -76,9 +76,9 @@ olrun_spec_parse_capabilities (const struct olrun_jdec *d, const olrun_json_t *n
 }
 
 /* Drop from the bounding set what the config does not keep.  Needs
- * CAP_SETPCAP, so it runs before the permitted set is reduced. */
-static int
-apply_bounding (uint64_t keep, olrun_error_t *err)
+ * CAP_SETPCAP in the effective set, so it runs before the uid changes. */
+int
+olrun_caps_drop_bounding (uint64_t keep, olrun_error_t *err)
 {
   int last = olrun_caps_last_cap ();
   for (int c = 0; c <= last; c++)
@@ -94,8 +94,6 @@ apply_bounding (uint64_t keep, olrun_error_t *err)
 int
 olrun_caps_apply (const struct olrun_capsets *c, olrun_error_t *err)
 {
-  if (apply_bounding (c->bounding, err) < 0)
-    return -1;
   /* capset() takes the three classic sets; libcap builds them for us. */
   cap_t caps = cap_init ();
   if (caps == NULL)

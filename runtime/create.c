@@ -100,11 +100,12 @@ start_listener (struct olrun_container *c, olrun_error_t *err)
 static int
 prepare_cgroup (struct olrun_container *c, olrun_error_t *err)
 {
+  _cleanup_free_ char *name = olrun_state_dirname (c->id);
   /* linux.devices are allowed in the device program, as runc does. */
   _cleanup_free_ struct olrun_cgroup_device_rule *devs
     = olrun_resources_rules_from_devices (c->spec->linux.devices, c->spec->linux.n_devices);
   struct olrun_cgroup_config cfg = {
-    .id = c->id,
+    .id = name,
     .cgroups_path = c->spec->linux.cgroups_path,
     .manager = c->ctx->cgroup_manager,
     .rootless = c->ctx->rootless == 1,

@@ -254,12 +254,14 @@ init_stages (struct olrun_container *c, int *report, olrun_error_t *err)
    * caller's --preserve-fds are the user's. */
   int keep[] = { c->sync_child, c->start_listen };
   olrun_close_fds_except (3 + c->opts->preserve_fds, keep, ARRAY_SIZE (keep));
+  /* From here the container must outlive `create`, so PDEATHSIG goes; a
+   * parent that dies before COMMIT still takes us along, as EOF on the
+   * sync socket.  (Clearing it after COMMIT would race the parent's exit.) */
+  if (prctl (PR_SET_PDEATHSIG, 0) < 0)
+    return olrun_fail (err, errno, "prctl PDEATHSIG");
   if (olrun_sync_send (c->sync_child, SYNC_CREATED, 0, -1, err) < 0
       || olrun_sync_recv (c->sync_child, SYNC_COMMIT, NULL, NULL, err) < 0)
     return -1;
-  /* The state is recorded: from now on the container outlives `create`. */
-  if (prctl (PR_SET_PDEATHSIG, 0) < 0)
-    return olrun_fail (err, errno, "prctl PDEATHSIG");
   return wait_start_and_exec (c, report, err);
 }
 
@@ -276,6 +278,12 @@ olrun_init_main (struct olrun_container *c)
   pid_t ppid = getppid ();
   if (prctl (PR_SET_PDEATHSIG, SIGKILL) < 0 || (ppid != 0 && ppid != c->parent_pid))
     _exit (1);
+  /* `run` blocks every signal it forwards (so none is lost before its
+   * wait loop); the mask is inherited through clone and execve, and the
+   * container's process must start with none blocked. */
+  sigset_t none;
+  sigemptyset (&none);
+  sigprocmask (SIG_SETMASK, &none, NULL);
   /* Not dumpable until execve: no process of the container can ptrace us
    * or open /proc/PID/exe (the olrun binary) meanwhile (CVE-2019-5736). */
   prctl (PR_SET_DUMPABLE, 0, 0, 0, 0);

@@ -10,10 +10,14 @@
 #include "olrun/spec.h"
 
 /* ---- state store (state.c) ---- */
+/* The directory (and default cgroup) name for an ID: the ID itself unless
+ * it is too long for a file name. */
+char *olrun_state_dirname (const char *id);
 int olrun_state_dir_create (const char *root, const char *id, int *ret_dirfd, olrun_error_t *err);
 int olrun_state_dir_open (const char *root, const char *id, bool lock, int *ret_dirfd, olrun_error_t *err);
 int olrun_state_dir_remove (const char *root, const char *id, olrun_error_t *err);
 int olrun_state_write (int dirfd, const struct olrun_state *s, olrun_error_t *err);
+/* Read state.json; a given id must match the one recorded (NULL: any). */
 int olrun_state_read (int dirfd, const char *id, struct olrun_state **ret, olrun_error_t *err);
 /* A pidfd for the container's init if it is alive and really it (start
  * time checked); *ret_pidfd = -1 when it is gone. */

@@ -239,11 +239,14 @@ close_container (struct builder *b)
   olrun_json_t *n = f->node;
   n->end = consumed (b);
   olrun_json_t **items = arena_alloc (b->doc, (f->len ? f->len : 1) * sizeof *items);
-  memcpy (items, f->items, f->len * sizeof *items);
+  /* An empty container has no heap arrays: memcpy from NULL is UB even for 0 bytes. */
+  if (f->len)
+    memcpy (items, f->items, f->len * sizeof *items);
   if (n->type == OLRUN_JSON_OBJECT)
     {
       const char **keys = arena_alloc (b->doc, (f->len ? f->len : 1) * sizeof *keys);
-      memcpy (keys, f->keys, f->len * sizeof *keys);
+      if (f->len)
+        memcpy (keys, f->keys, f->len * sizeof *keys);
       n->u.object.keys = keys;
       n->u.object.values = items;
       n->u.object.len = f->len;

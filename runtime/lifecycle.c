@@ -94,7 +94,7 @@ olrun_start_handshake (int conn, const struct olrun_spec *spec, const struct olr
       if (type == SYNC_SECCOMP_FD && spec && spec->linux.seccomp)
         {
           _cleanup_free_ char *json = olrun_state_json (s, "running", false);
-          if (olrun_seccomp_send_listener (spec->linux.seccomp, fd, json, err) < 0)
+          if (olrun_seccomp_send_listener (spec->linux.seccomp, fd, s->pid, json, err) < 0)
             return -1;
         }
     }
@@ -307,10 +307,25 @@ olrun_container_list (const struct olrun_context *ctx, char ***ret_ids, olrun_er
   struct dirent *de;
   while ((de = readdir (d)) != NULL)
     {
-      if (de->d_name[0] == '.' || !olrun_id_valid (de->d_name))
+      if (de->d_name[0] == '.')
+        continue;
+      char *id = NULL;
+      if (strchr (de->d_name, '~'))
+        {
+          /* A long ID: the whole of it is in state.json. */
+          _cleanup_close_ int fd = openat (dirfd (d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+          _cleanup_state_ struct olrun_state *s = NULL;
+          olrun_error_t tmp = NULL;
+          if (fd >= 0 && olrun_state_read (fd, NULL, &s, &tmp) == 0 && s->id)
+            id = xstrdup (s->id);
+          olrun_error_release (&tmp);
+        }
+      else if (olrun_id_valid (de->d_name))
+        id = xstrdup (de->d_name);
+      if (id == NULL)
         continue;
       ids = xreallocarray (ids, n + 2, sizeof *ids);
-      ids[n++] = xstrdup (de->d_name);
+      ids[n++] = id;
       ids[n] = NULL;
     }
   closedir (d);

@@ -3,6 +3,7 @@
  * syscalls are never filtered), then execve. */
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/capability.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -125,8 +126,13 @@ apply_credentials (const struct olrun_process *p, olrun_error_t *err)
    * "deny"; an empty list is then what we have anyway. */
   if (setgroups (n, groups) < 0 && !(errno == EPERM && n == 0))
     return olrun_fail (err, errno, "setgroups");
-  if (p->has_capabilities && prctl (PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
-    return olrun_fail (err, errno, "prctl KEEPCAPS");
+  if (p->has_capabilities)
+    {
+      if (olrun_caps_drop_bounding (p->caps.bounding, err) < 0)
+        return -1;
+      if (prctl (PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+        return olrun_fail (err, errno, "prctl KEEPCAPS");
+    }
   if (setresgid (p->gid, p->gid, p->gid) < 0)
     return olrun_fail (err, errno, "setgid %u", p->gid);
   if (setresuid (p->uid, p->uid, p->uid) < 0)
@@ -155,10 +161,45 @@ build_env (const struct olrun_process *p)
   return env;
 }
 
+/* Load the filter and hand a notify listener to whoever started us (the
+ * parent passes it on to the agent at listenerPath). */
+static int
+load_seccomp (const struct olrun_seccomp_program *seccomp, int report_fd, olrun_error_t *err)
+{
+  int listener = -1;
+  if (olrun_seccomp_install (seccomp, &listener, err) < 0)
+    return -1;
+  if (listener < 0)
+    return 0;
+  int rc = olrun_sync_send (report_fd, SYNC_SECCOMP_FD, 0, listener, err);
+  safe_close (listener);
+  return rc;
+}
+
+/* The kernel lets a process without no_new_privs load a filter only while
+ * it holds CAP_SYS_ADMIN.  Whether the process will still hold it after
+ * apply_credentials: root keeps all its capabilities unless
+ * process.capabilities says otherwise, anyone else keeps what the
+ * effective set lists. */
+static bool
+keeps_sys_admin (const struct olrun_process *p)
+{
+  if (!p->has_capabilities)
+    return p->uid == 0;
+  return (p->caps.effective & (UINT64_C (1) << CAP_SYS_ADMIN)) != 0;
+}
+
 int
 olrun_process_exec (const struct olrun_process *p, const char *exe, int preserve_fds, const int *keep, size_t nkeep,
                     const struct olrun_seccomp_program *seccomp, int report_fd, olrun_error_t *err)
 {
+  /* Normally the filter comes last, right before execve, so olrun's own
+   * setup is never filtered.  Without no_new_privs and with CAP_SYS_ADMIN
+   * about to go, it must come before the credentials change instead (as
+   * runc and crun do); the profile then also sees the rest of the setup. */
+  bool early = seccomp && !p->no_new_privileges && !keeps_sys_admin (p);
+  if (early && load_seccomp (seccomp, report_fd, err) < 0)
+    return -1;
   if (apply_rlimits (p, err) < 0 || apply_credentials (p, err) < 0)
     return -1;
   umask (p->umask >= 0 ? (mode_t) p->umask : 022);
@@ -172,17 +213,8 @@ olrun_process_exec (const struct olrun_process *p, const char *exe, int preserve
    * the process (CVE-2024-21626): CLOEXEC it all. */
   if (olrun_cloexec_from (3 + preserve_fds, err) < 0)
     return -1;
-  int listener = -1;
-  if (olrun_seccomp_install (seccomp, &listener, err) < 0)
+  if (!early && load_seccomp (seccomp, report_fd, err) < 0)
     return -1;
-  if (listener >= 0)
-    {
-      /* The agent gets the listener from whoever started us. */
-      int rc = olrun_sync_send (report_fd, SYNC_SECCOMP_FD, 0, listener, err);
-      safe_close (listener);
-      if (rc < 0)
-        return -1;
-    }
   char **env = build_env (p);
   execve (exe, p->args, env);
   int e = errno;

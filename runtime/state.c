@@ -27,6 +27,28 @@ olrun_status_name (enum olrun_status s)
   return status_names[s];
 }
 
+static uint64_t
+fnv1a (const char *s, uint64_t h)
+{
+  for (; *s; s++)
+    h = (h ^ (unsigned char) *s) * UINT64_C (0x100000001b3);
+  return h;
+}
+
+/* IDs may be 1,024 bytes long, file names only 255.  A long ID gets a
+ * directory named by its first 64 bytes and a 128-bit hash; '~' cannot
+ * occur in an ID, so these never clash with a short one, and state.json
+ * keeps the whole ID (checked on open, so even a crafted collision is
+ * refused rather than confused). */
+char *
+olrun_state_dirname (const char *id)
+{
+  if (strlen (id) <= 200)
+    return xstrdup (id);
+  return xasprintf ("%.64s~%016llx%016llx", id, (unsigned long long) fnv1a (id, UINT64_C (0xcbf29ce484222325)),
+                    (unsigned long long) fnv1a (id, UINT64_C (0x6c62272e07bb0142)));
+}
+
 static int
 open_root (const char *root, bool create, olrun_error_t *err)
 {
@@ -44,18 +66,19 @@ olrun_state_dir_create (const char *root, const char *id, int *ret_dirfd, olrun_
   _cleanup_close_ int rootfd = open_root (root, true, err);
   if (rootfd < 0)
     return -1;
-  if (mkdirat (rootfd, id, 0700) < 0)
+  _cleanup_free_ char *name = olrun_state_dirname (id);
+  if (mkdirat (rootfd, name, 0700) < 0)
     {
       if (errno == EEXIST)
         return olrun_error_set (err, OLRUN_E_EXISTS, 0, "container `%s` already exists", id);
       return olrun_fail (err, errno, "create state directory for `%s`", id);
     }
-  int fd = openat (rootfd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  int fd = openat (rootfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0 || flock (fd, LOCK_EX) < 0)
     {
       int e = errno;
       safe_close (fd);
-      unlinkat (rootfd, id, AT_REMOVEDIR);
+      unlinkat (rootfd, name, AT_REMOVEDIR);
       return olrun_fail (err, e, "open state directory for `%s`", id);
     }
   *ret_dirfd = fd;
@@ -70,7 +93,8 @@ olrun_state_dir_open (const char *root, const char *id, bool lock, int *ret_dirf
   _cleanup_close_ int rootfd = open (root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (rootfd < 0 && errno != ENOENT)
     return olrun_fail (err, errno, "open state directory `%s`", root);
-  _cleanup_close_ int fd = rootfd < 0 ? -1 : openat (rootfd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  _cleanup_free_ char *name = olrun_state_dirname (id);
+  _cleanup_close_ int fd = rootfd < 0 ? -1 : openat (rootfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0)
     {
       if (errno == ENOENT)
@@ -89,7 +113,8 @@ olrun_state_dir_remove (const char *root, const char *id, olrun_error_t *err)
   _cleanup_close_ int rootfd = open (root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (rootfd < 0)
     return errno == ENOENT ? 0 : olrun_fail (err, errno, "open `%s`", root);
-  return olrun_rm_rf_at (rootfd, id, err);
+  _cleanup_free_ char *name = olrun_state_dirname (id);
+  return olrun_rm_rf_at (rootfd, name, err);
 }
 
 int
@@ -129,7 +154,7 @@ olrun_state_read (int dirfd, const char *id, struct olrun_state **ret, olrun_err
         {
           olrun_error_release (err);
           struct olrun_state *s = xzalloc (sizeof *s);
-          s->id = xstrdup (id);
+          s->id = xstrdup (id);  /* NULL when the caller does not know it */
           s->recorded_status = xstrdup ("creating");
           *ret = s;
           return 0;
@@ -155,6 +180,8 @@ olrun_state_read (int dirfd, const char *id, struct olrun_state **ret, olrun_err
       || olrun_jdec_int64 (&d, r, NULL, "owner", 0, UINT32_MAX, &owner, NULL) < 0
       || olrun_jdec_string (&d, r, NULL, "annotations", false, &s->annotations) < 0)
     return -1;
+  if (id && strcmp (s->id, id) != 0)
+    return olrun_error_set (err, OLRUN_E_NOT_EXIST, 0, "container `%s` does not exist", id);
   s->pid = (pid_t) pid;
   s->start_time = start;
   s->owner = (uid_t) owner;

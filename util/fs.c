@@ -95,7 +95,8 @@ olrun_write_file_at (int dirfd, const char *path, const void *data, size_t len, 
 }
 
 static int
-atomic_write_in_dir (int dirfd, const char *name, const void *data, size_t len, mode_t mode, olrun_error_t *err)
+atomic_write_in_dir (int dirfd, const char *name, const void *data, size_t len, mode_t mode, bool sync,
+                     olrun_error_t *err)
 {
   _cleanup_free_ char *tmp = xasprintf (".%s.tmp.%d", name, (int) getpid ());
   _cleanup_close_ int fd
@@ -108,7 +109,7 @@ atomic_write_in_dir (int dirfd, const char *name, const void *data, size_t len, 
     }
   if (fd < 0)
     return olrun_fail (err, errno, "create `%s`", tmp);
-  if (olrun_write_all (fd, data, len) < 0 || fsync (fd) < 0)
+  if (olrun_write_all (fd, data, len) < 0 || (sync && fsync (fd) < 0))
     {
       int e = errno;
       unlinkat (dirfd, tmp, 0);
@@ -123,19 +124,32 @@ atomic_write_in_dir (int dirfd, const char *name, const void *data, size_t len, 
   return 0;
 }
 
-int
-olrun_atomic_write_at (int dirfd, const char *name, const void *data, size_t len, mode_t mode,
-                       olrun_error_t *err)
+static int
+atomic_write (int dirfd, const char *name, const void *data, size_t len, mode_t mode, bool sync, olrun_error_t *err)
 {
   const char *slash = strrchr (name, '/');
   if (slash == NULL)
-    return atomic_write_in_dir (dirfd, name, data, len, mode, err);
+    return atomic_write_in_dir (dirfd, name, data, len, mode, sync, err);
   /* The temp file must sit beside the target for rename to be atomic. */
   _cleanup_free_ char *dir = slash == name ? xstrdup ("/") : xstrndup (name, (size_t) (slash - name));
   _cleanup_close_ int dfd = openat (dirfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd < 0)
     return olrun_fail (err, errno, "open directory `%s`", dir);
-  return atomic_write_in_dir (dfd, slash + 1, data, len, mode, err);
+  return atomic_write_in_dir (dfd, slash + 1, data, len, mode, sync, err);
+}
+
+int
+olrun_atomic_write_at (int dirfd, const char *name, const void *data, size_t len, mode_t mode,
+                       olrun_error_t *err)
+{
+  return atomic_write (dirfd, name, data, len, mode, true, err);
+}
+
+int
+olrun_atomic_write_nosync_at (int dirfd, const char *name, const void *data, size_t len, mode_t mode,
+                              olrun_error_t *err)
+{
+  return atomic_write (dirfd, name, data, len, mode, false, err);
 }
 
 int
