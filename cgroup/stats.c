@@ -57,6 +57,20 @@ flat_get (const char *text, const char *key)
   return 0;
 }
 
+/* Split a buffer into lines in place: the next line, or NULL at the end. */
+static char *
+next_line (char **cursor)
+{
+  char *line = *cursor;
+  if (line == NULL || *line == '\0')
+    return NULL;
+  char *nl = strchr (line, '\n');
+  *cursor = nl ? nl + 1 : NULL;
+  if (nl)
+    *nl = '\0';
+  return line;
+}
+
 static int
 read_cpu (int dirfd, struct olrun_cgroup_stats *s, olrun_error_t *err)
 {
@@ -99,11 +113,8 @@ read_memory (int dirfd, struct olrun_cgroup_stats *s, olrun_error_t *err)
       s->oom_kill = flat_get (events, "oom_kill");
       s->mem_failcnt = flat_get (events, "max");
     }
-  for (char *line = stat, *next; line && *line; line = next)
+  for (char *cur = stat, *line; (line = next_line (&cur)) != NULL;)
     {
-      next = strchr (line, '\n');
-      if (next)
-        *next++ = '\0';
       char *sp = strchr (line, ' ');
       if (sp == NULL)
         continue;
@@ -120,11 +131,8 @@ read_io (int dirfd, struct olrun_cgroup_stats *s, olrun_error_t *err)
   int r = read_opt (dirfd, "io.stat", &t, err);
   if (r <= 0)
     return r;
-  for (char *line = t, *next; line && *line; line = next)
+  for (char *cur = t, *line; (line = next_line (&cur)) != NULL;)
     {
-      next = strchr (line, '\n');
-      if (next)
-        *next++ = '\0';
       struct olrun_cgroup_io_stat io = { 0 };
       int used = 0;
       if (sscanf (line, "%" SCNu32 ":%" SCNu32 "%n", &io.major, &io.minor, &used) < 2)

@@ -28,13 +28,10 @@ class PrivateV2Olrun(Olrun):
 
 
 @pytest.fixture
-def v2(tmp_path):
-    o = PrivateV2Olrun(str(tmp_path / "state"), tmp_path)
-    yield o
-    left = o.leftovers()
-    for cid in o.ids:
-        subprocess.run(o.cmd("delete", "--force", cid), capture_output=True)
-    assert not left, "left behind: %s" % left
+def v2(olrun):
+    """The `olrun` fixture, leftovers check included, in the private v2 view."""
+    olrun.__class__ = PrivateV2Olrun
+    return olrun
 
 
 def cg(cid, *parts):
@@ -268,3 +265,23 @@ def test_olrun_does_not_link_libsystemd():
     from conftest import OLRUN
     out = subprocess.run(["readelf", "-d", OLRUN], capture_output=True, text=True).stdout
     assert "libsystemd" not in out
+
+
+def test_events_stream_ends_with_the_container(v2, bundle, tmp_path):
+    cid = v2.new_id()
+    bundle.args("sleep", "100")
+    v2.run("run", "-d", "-b", bundle.path, cid, check=True)
+    out = open(tmp_path / "events", "w+")
+    stream = subprocess.Popen(v2.cmd("events", "--interval", "50ms", cid), stdout=out, stderr=subprocess.PIPE,
+                              text=True)
+    try:
+        lines = lambda: [json.loads(l) for l in open(tmp_path / "events").read().splitlines() if l.endswith("}")]
+        assert wait_for(lambda: len(lines()) >= 2)
+        assert all(e["type"] == "stats" and e["id"] == cid for e in lines())
+        v2.run("kill", cid, "KILL", check=True)
+        assert stream.wait(timeout=10) == 0, stream.stderr.read()
+    finally:
+        if stream.poll() is None:
+            stream.kill()
+        out.close()
+    v2.run("delete", cid, check=True)
