@@ -69,6 +69,7 @@ int olrun_cmd_resume (struct olrun_cli *cli, int argc, char **argv);
 int olrun_cmd_update (struct olrun_cli *cli, int argc, char **argv);
 int olrun_cmd_events (struct olrun_cli *cli, int argc, char **argv);
 int olrun_cmd_ps (struct olrun_cli *cli, int argc, char **argv);
+int olrun_cmd_spec (struct olrun_cli *cli, int argc, char **argv);
 
 extern const struct olrun_option olrun_create_options[];
 extern const struct olrun_option olrun_run_options[];
@@ -78,5 +79,6 @@ extern const struct olrun_option olrun_list_options[];
 extern const struct olrun_option olrun_update_options[];
 extern const struct olrun_option olrun_events_options[];
 extern const struct olrun_option olrun_ps_options[];
+extern const struct olrun_option olrun_spec_options[];
 
 #endif

@@ -38,6 +38,7 @@ const struct olrun_command olrun_commands[] = {
   { "events", "ID", "Print a container's cgroup statistics (runc's events format).", olrun_events_options,
     olrun_cmd_events },
   { "ps", "ID [PS-ARGS...]", "List the processes of a container.", olrun_ps_options, olrun_cmd_ps },
+  { "spec", NULL, "Write a starting config.json for a bundle.", olrun_spec_options, olrun_cmd_spec },
   { "pull", "REF", "Fetch an image into the cache and print its digest.", NULL, olrun_cmd_pull },
   { "bundle", "create REF DIR | delete DIR", "Make a bundle from an image, or remove one.", NULL, olrun_cmd_bundle },
   { "images", NULL, "List the cached images.", NULL, olrun_cmd_images },

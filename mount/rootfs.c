@@ -65,12 +65,12 @@ do_pivot (int rootfd, bool no_pivot, olrun_error_t *err)
   else
     {
       /* pivot_root(".", ".") stacks the old root on the new one; unmount
-       * it at once.  It is made a slave first so the unmount cannot
-       * propagate to the host. */
+       * it at once.  The unmount cannot reach the host: every mount of the
+       * old root was made a slave in olrun_mount_prepare.  (runc makes it
+       * rslave again here, but mount(2) on "." names the new root, and
+       * that would undo the propagation the config asked for.) */
       if (olrun_pivot_root (".", ".") < 0)
         return olrun_fail (err, errno, "pivot_root");
-      if (mount (NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0)
-        return olrun_fail (err, errno, "make the old root rslave");
       if (umount2 (".", MNT_DETACH) < 0)
         return olrun_fail (err, errno, "unmount the old root");
     }

@@ -222,7 +222,7 @@ handshake (struct olrun_container *c, olrun_error_t *err)
   if (record_init (c, err) < 0 || olrun_create_net_devices (c, err) < 0)
     return -1;
   if (olrun_sync_recv (c->sync_parent, SYNC_HOOKS_READY, NULL, NULL, err) < 0 || run_create_hooks (c, err) < 0
-      || olrun_sync_send (c->sync_parent, SYNC_HOOKS_DONE, 0, -1, err) < 0)
+      || olrun_sync_send (c->sync_parent, SYNC_HOOKS_DONE, c->init_pid, -1, err) < 0)
     return -1;
   if (c->spec->process->terminal && take_pty (c, err) < 0)
     return -1;
@@ -349,6 +349,11 @@ olrun_create_internal (const struct olrun_context *ctx, const struct olrun_creat
    * exists, so bad input leaves nothing behind by construction. */
   if (load_spec (c, err) < 0 || resolve_paths (c, err) < 0)
     return -1;
+  /* A pty master needs a taker: the console socket, or a foreground run
+   * relaying the caller's terminal. */
+  if (c->spec->process->terminal && o->console_socket == NULL && (!start_inline || o->detach))
+    return olrun_invalid (err, "process.terminal is set: --console-socket is required%s",
+                          start_inline ? " with --detach" : "");
   if (do_create (c, err) < 0)
     {
       create_rollback (c);

@@ -42,9 +42,11 @@ userns_handshake (struct olrun_container *c, olrun_error_t *err)
 static int
 open_proc_write (int dirfd, const char *path, olrun_error_t *err)
 {
+  /* "self" is an ordinary symlink within /proc, so symlinks are allowed,
+   * but only beneath /proc, and no magic link (/proc/PID/fd/N...). */
   struct open_how how = {
     .flags = O_WRONLY | O_CLOEXEC,
-    .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+    .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
   };
   int fd = olrun_openat2 (dirfd, path, &how);
   if (fd < 0)
@@ -176,11 +178,14 @@ static int
 setup_container (struct olrun_container *c, olrun_error_t *err)
 {
   struct olrun_rootfs_config rc = rootfs_config (c);
+  int pid = 0;
   if (olrun_mount_prepare (&rc, err) < 0)
     return -1;
   if (olrun_sync_send (c->sync_child, SYNC_HOOKS_READY, 0, -1, err) < 0
-      || olrun_sync_recv (c->sync_child, SYNC_HOOKS_DONE, NULL, NULL, err) < 0)
+      || olrun_sync_recv (c->sync_child, SYNC_HOOKS_DONE, &pid, NULL, err) < 0)
     return -1;
+  /* Our pid as the host sees it, for the state the hooks read. */
+  c->state.pid = pid;
   /* createContainer hooks run in the container's namespaces but before
    * pivot_root, so their paths resolve on the host. */
   if (c->spec->hooks.len[OLRUN_HOOK_CREATE_CONTAINER] > 0)

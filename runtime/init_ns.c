@@ -8,7 +8,6 @@
  * new ones after it, so it owns them: /proc can only be mounted by the
  * owner of the pid namespace. */
 #include <sched.h>
-#include <signal.h>
 #include <sys/prctl.h>
 
 #include "olrun/namespaces.h"
@@ -75,7 +74,9 @@ olrun_init_join_namespaces (struct olrun_container *c, olrun_error_t *err)
   pid_t init = getpid ();
   if (fork_init)
     {
-      struct clone_args args = { .flags = CLONE_PARENT, .exit_signal = SIGCHLD };
+      /* clone3 refuses an exit_signal with CLONE_PARENT: the child takes
+       * ours (SIGCHLD), which now goes to olrun. */
+      struct clone_args args = { .flags = CLONE_PARENT };
       long pid = olrun_clone3 (&args, sizeof args);
       if (pid < 0)
         return olrun_fail (err, errno, "fork the container's init");

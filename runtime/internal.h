@@ -31,7 +31,7 @@ enum olrun_sync_type
   SYNC_USERNS_DONE,      /* parent: maps written */
   SYNC_INIT_PID,         /* intermediate: value = host pid of the container's init */
   SYNC_HOOKS_READY,      /* child: mounts are prepared; run prestart/createRuntime */
-  SYNC_HOOKS_DONE,       /* parent: hooks done */
+  SYNC_HOOKS_DONE,       /* parent: hooks done; value = the init's host pid */
   SYNC_PTY,              /* child: fd = the pty master */
   SYNC_CREATED,          /* child: ready, waiting for start */
   SYNC_COMMIT,           /* parent: state is recorded; outlive me */

@@ -327,7 +327,12 @@ olrun_json_parse (const char *text, size_t len, const char *name, olrun_json_doc
     abort ();
   int rc = 0;
   if (yajl_parse (b.handle, (const unsigned char *) doc->text, len) != yajl_status_ok)
-    rc = syntax_error (&b, doc->text, len, yajl_get_bytes_consumed (b.handle), err);
+    {
+      /* yajl counts the offending token as consumed; point at its start
+       * (exact for the usual one-character culprit). */
+      size_t at = yajl_get_bytes_consumed (b.handle);
+      rc = syntax_error (&b, doc->text, len, at > 0 ? at - 1 : 0, err);
+    }
   else if (yajl_complete_parse (b.handle) != yajl_status_ok)
     rc = syntax_error (&b, doc->text, len, len, err); /* truncated: the error is at the end */
   else if (doc->root == NULL)

@@ -91,7 +91,8 @@ olrun_close_fds_except (int from, const int *keep, size_t nkeep)
   int sorted[16];
   if (nkeep > ARRAY_SIZE (sorted))
     abort ();
-  memcpy (sorted, keep, nkeep * sizeof *keep);
+  if (nkeep > 0)
+    memcpy (sorted, keep, nkeep * sizeof *keep);
   qsort (sorted, nkeep, sizeof *sorted, cmp_int);
   int lo = from;
   for (size_t i = 0; i < nkeep; i++)

@@ -23,7 +23,8 @@ CGROUP2 = "/sys/fs/cgroup/unified" if os.path.ismount("/sys/fs/cgroup/unified") 
 APPLETS = ["sh", "ls", "cat", "echo", "id", "hostname", "grep", "sleep", "true", "false",
            "ps", "env", "stat", "readlink", "mount", "touch", "mkdir", "wc", "head", "tty",
            "kill", "test", "[", "printf", "nproc", "dd", "mknod", "rm", "ln", "chmod", "umask",
-           "tr", "cut", "sed", "awk", "date", "uname", "whoami", "pwd", "find", "sort", "tail"]
+           "tr", "cut", "sed", "awk", "date", "uname", "whoami", "pwd", "find", "sort", "tail", "stty",
+           "ip", "xargs", "seq"]
 
 
 def make_rootfs(path):
@@ -122,12 +123,23 @@ class Bundle:
         return self.args("sh", "-c", script)
 
 
+def traversable(path):
+    """Let a container's root in a user namespace (not host root) reach
+    the bundle: pytest's temp dirs are 0700."""
+    path = os.path.abspath(path)
+    while path not in ("/", "/tmp"):
+        os.chmod(path, os.stat(path).st_mode | 0o111)
+        path = os.path.dirname(path)
+
+
 @pytest.fixture
 def bundle(tmp_path, shared_rootfs):
     """A bundle whose rootfs is the shared, read-only busybox tree."""
     path = str(tmp_path / "bundle")
     os.makedirs(path)
     os.symlink(shared_rootfs, os.path.join(path, "rootfs"))
+    traversable(path)
+    traversable(shared_rootfs)
     return Bundle(path, shared_rootfs)
 
 
@@ -138,6 +150,7 @@ def own_bundle(tmp_path):
     rootfs = os.path.join(path, "rootfs")
     os.makedirs(rootfs)
     make_rootfs(rootfs)
+    traversable(rootfs)
     b = Bundle(path, rootfs)
     b.config["root"]["readonly"] = False
     return b

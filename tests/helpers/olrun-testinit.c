@@ -1,0 +1,64 @@
+/* A static helper run inside test containers, for what busybox cannot
+ * show: `testinit keyring` prints the session keyring's description,
+ * `testinit cwd` getcwd(), `testinit dumpable` PR_GET_DUMPABLE,
+ * `testinit open PATH` tries to open a path for writing. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/keyctl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static int
+keyring (void)
+{
+  long id = syscall (SYS_keyctl, KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING, 0);
+  if (id < 0)
+    {
+      printf ("error %s\n", strerror (errno));
+      return 1;
+    }
+  char desc[512];
+  long n = syscall (SYS_keyctl, KEYCTL_DESCRIBE, id, desc, sizeof desc);
+  if (n < 0)
+    {
+      printf ("error %s\n", strerror (errno));
+      return 1;
+    }
+  /* type;uid;gid;perm;description */
+  char *name = strrchr (desc, ';');
+  printf ("%s\n", name ? name + 1 : desc);
+  return 0;
+}
+
+int
+main (int argc, char **argv)
+{
+  if (argc < 2)
+    return 2;
+  if (strcmp (argv[1], "keyring") == 0)
+    return keyring ();
+  if (strcmp (argv[1], "cwd") == 0)
+    {
+      char buf[4096];
+      if (getcwd (buf, sizeof buf) == NULL)
+        printf ("error %s\n", strerror (errno));
+      else
+        printf ("%s\n", buf);
+      return 0;
+    }
+  if (strcmp (argv[1], "dumpable") == 0)
+    {
+      printf ("%d\n", prctl (PR_GET_DUMPABLE));
+      return 0;
+    }
+  if (strcmp (argv[1], "open") == 0 && argc > 2)
+    {
+      int fd = open (argv[2], O_WRONLY);
+      printf ("%s\n", fd < 0 ? strerror (errno) : "ok");
+      return fd < 0;
+    }
+  return 2;
+}
