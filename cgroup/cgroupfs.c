@@ -137,8 +137,15 @@ olrun_cgroupfs_setup (const struct olrun_cgroup_config *c, struct olrun_cgroup *
   const struct olrun_resources *r = c->resources;
   if (olrun_cgroup_apply_resources (cg->dirfd, r, false, err) < 0)
     return -1;
-  if (c->rootless && (r == NULL || !r->has_devices))
-    return 0;
+  /* Rootless: attaching BPF needs CAP_SYS_ADMIN (or CAP_BPF) in the
+   * initial namespace, which a rootless olrun lacks; and its container can
+   * open no device its user could not open anyway.  runc skips it too. */
+  if (c->rootless)
+    {
+      if (r && r->has_devices)
+        olrun_debug ("rootless: linux.resources.devices left to the host's permissions");
+      return 0;
+    }
   /* runc installs its default allow-list even when the config has no
    * device rules: without it the container could open any host device. */
   if (olrun_cgroup_devices_apply (cg->dirfd, r ? r->devices : NULL, r ? r->n_devices : 0, c->extra_devices,

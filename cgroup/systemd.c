@@ -287,6 +287,15 @@ systemd_load (const char *path, struct olrun_cgroup *cg, olrun_error_t *err)
 static int
 systemd_destroy (struct olrun_cgroup *cg, olrun_error_t *err)
 {
+  /* A create that failed after StartTransientUnit left olrun inside the
+   * scope: leave it first, or cgroup.kill would take olrun along. */
+  if (cg->own_path)
+    {
+      olrun_error_t tmp = NULL;
+      if (systemd_spawned (cg, &tmp) < 0)
+        olrun_debug ("%s", tmp->msg);
+      olrun_error_release (&tmp);
+    }
   /* Empty and remove the cgroup ourselves (it is delegated to us), then
    * tell systemd; a scope that is already gone is fine. */
   if (olrun_cgroupfs_ops.destroy (cg, err) < 0)
