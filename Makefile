@@ -117,7 +117,7 @@ check-integration: $(OLRUN_BIN) $(HELPER_BINS) $(MODULE_BINS)
 demo: olrun
 	@sh tests/demo.sh
 
-bench: olrun
+bench: olrun $(HELPER_BINS) $(MODULE_BINS)
 	@sh bench/bench.sh
 
 install: olrun

@@ -125,6 +125,8 @@ main (int argc, char **argv)
   struct olrun_cli cli = { .ctx = { .cgroup_manager = OLRUN_CGROUP_CGROUPFS, .rootless = -1 } };
   _cleanup_free_ char *root = default_root ();
   cli.ctx.root = root;
+  const char *notify = getenv ("NOTIFY_SOCKET");
+  cli.ctx.notify_socket = notify && *notify ? notify : NULL;
   int first = olrun_cli_parse (&global, argc, argv, handle_global, &cli);
   if (first < 0)
     return 1;

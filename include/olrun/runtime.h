@@ -16,6 +16,7 @@ struct olrun_context
   const char *root;                       /* state directory (--root) */
   enum olrun_cgroup_manager_kind cgroup_manager;
   int rootless;                           /* -1 auto, 0 no, 1 yes */
+  const char *notify_socket;              /* the caller's NOTIFY_SOCKET, or NULL */
 };
 
 struct olrun_create_opts
