@@ -101,12 +101,17 @@ static int
 prepare_cgroup (struct olrun_container *c, olrun_error_t *err)
 {
   _cleanup_free_ char *name = olrun_state_dirname (c->id);
+  /* linux.devices are allowed in the device program, as runc does. */
+  _cleanup_free_ struct olrun_cgroup_device_rule *devs
+    = olrun_resources_rules_from_devices (c->spec->linux.devices, c->spec->linux.n_devices);
   struct olrun_cgroup_config cfg = {
     .id = name,
     .cgroups_path = c->spec->linux.cgroups_path,
     .manager = c->ctx->cgroup_manager,
     .rootless = c->ctx->rootless == 1,
     .resources = c->spec->linux.resources,
+    .extra_devices = devs,
+    .n_extra_devices = c->spec->linux.n_devices,
   };
   if (olrun_cgroup_create (&cfg, &c->cgroup, err) < 0)
     return -1;
@@ -268,7 +273,7 @@ do_create (struct olrun_container *c, olrun_error_t *err)
     return -1;
   c->sync_parent = fds[0];
   c->sync_child = fds[1];
-  if (olrun_create_spawn (c, err) < 0)
+  if (olrun_create_spawn (c, err) < 0 || olrun_cgroup_spawned (c->cgroup, err) < 0)
     return -1;
   c->sync_child = safe_close (c->sync_child);
   c->start_listen = safe_close (c->start_listen);
