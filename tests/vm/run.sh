@@ -5,7 +5,7 @@
 set -eu
 cd "$(dirname "$0")/../.."
 vm=${VM_RUN:-}
-for c in "$vm" ../shared/tools/vm-run.sh ../../shared/tools/vm-run.sh; do
+for c in "$vm" ../shared/tools/vm-run.sh ../../shared/tools/vm-run.sh /work/shared/tools/vm-run.sh; do
   [ -n "$c" ] && [ -x "$c" ] && { vm=$c; break; }
 done
 if [ -z "$vm" ] || [ ! -x "$vm" ]; then
