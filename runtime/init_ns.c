@@ -31,12 +31,7 @@ new_user_namespace (struct olrun_container *c, olrun_error_t *err)
 {
   if (unshare (CLONE_NEWUSER) < 0)
     return olrun_fail (err, errno, "unshare the user namespace");
-  if (olrun_sync_send (c->sync_child, SYNC_USERNS_READY, 0, -1, err) < 0
-      || olrun_sync_recv (c->sync_child, SYNC_USERNS_DONE, NULL, NULL, err) < 0)
-    return -1;
-  if (setresgid (0, 0, 0) < 0 || setresuid (0, 0, 0) < 0)
-    return olrun_fail (err, errno, "become root in the user namespace (is 0 mapped?)");
-  return 0;
+  return olrun_init_userns_handshake (c, err);
 }
 
 /* Flags for the namespaces still to create; a time namespace with offsets

@@ -25,6 +25,8 @@ struct relay
   bool stdin_open;
   bool raw;                 /* stdin was put in raw mode */
   struct termios saved;
+  int notify;               /* the container's notify socket until READY=1, or -1 */
+  const char *notify_host;
 };
 
 static void
@@ -107,11 +109,17 @@ wait_loop (struct olrun_container *c, struct relay *r, int sfd, int *ret_status,
 {
   for (;;)
     {
-      struct pollfd p[3] = { { .fd = sfd, .events = POLLIN },
+      struct pollfd p[4] = { { .fd = sfd, .events = POLLIN },
                              { .fd = r->master_open ? r->master : -1, .events = POLLIN },
-                             { .fd = r->stdin_open ? STDIN_FILENO : -1, .events = POLLIN } };
-      if (poll (p, 3, -1) < 0 && errno != EINTR)
+                             { .fd = r->stdin_open ? STDIN_FILENO : -1, .events = POLLIN },
+                             { .fd = r->notify, .events = POLLIN } };
+      if (poll (p, 4, -1) < 0 && errno != EINTR)
         return olrun_fail (err, errno, "poll");
+      bool ready = false;
+      if (p[3].revents && olrun_notify_forward (r->notify, r->notify_host, c->init_pid, &ready, err) < 0)
+        return -1;
+      if (ready)
+        r->notify = safe_close (r->notify);
       /* EIO on the master: every slave fd is closed; SIGCHLD follows. */
       if (p[1].revents && !pump (r->master, STDOUT_FILENO))
         r->master_open = false;
@@ -158,25 +166,13 @@ signal_fd (sigset_t *old, olrun_error_t *err)
   return fd;
 }
 
+/* The state already says "running" (create recorded it for us). */
 static int
 start_inline (struct olrun_container *c, olrun_error_t *err)
 {
-  free (c->state.recorded_status);
-  c->state.recorded_status = xstrdup ("running");
-  if (olrun_state_write (c->state_dirfd, &c->state, err) < 0)
-    return -1;
   if (olrun_start_handshake (c->sync_parent, c->spec, &c->state, err) < 0)
     return -1;
-  if (c->spec->hooks.len[OLRUN_HOOK_POSTSTART])
-    {
-      _cleanup_free_ char *json = olrun_state_json (&c->state, "running", false);
-      olrun_error_t tmp = NULL;
-      if (olrun_hooks_run (c->spec, OLRUN_HOOK_POSTSTART, json, &tmp) < 0)
-        {
-          olrun_warn ("%s", tmp->msg);
-          olrun_error_release (&tmp);
-        }
-    }
+  olrun_hooks_run_warn (c->spec, OLRUN_HOOK_POSTSTART, &c->state, "running");
   return 0;
 }
 
@@ -189,16 +185,23 @@ olrun_container_run (const struct olrun_context *ctx, const struct olrun_create_
   if (!o->detach && sfd < 0)
     return -1;
   _cleanup_container_ struct olrun_container *c = NULL;
+  struct relay r = { .master = -1, .notify = -1, .notify_host = ctx->notify_socket };
   int rc = olrun_create_internal (ctx, o, true, &c, err);
+  if (rc == 0 && ctx->notify_socket)
+    rc = olrun_notify_listen (c->state_dirfd, &r.notify, err);
   if (rc == 0)
     rc = start_inline (c, err);
-  struct relay r = { .master = c ? c->pty_master : -1 };
+  if (c)
+    r.master = c->pty_master;
+  if (rc == 0 && o->detach && r.notify >= 0)
+    rc = olrun_notify_wait_ready (r.notify, ctx->notify_socket, c->init_pidfd, c->init_pid, err);
   if (rc == 0 && !o->detach)
     {
       relay_begin (&r);
       rc = wait_loop (c, &r, sfd, ret_status, err);
       relay_end (&r);
     }
+  safe_close (r.notify);
   if (!o->detach)
     sigprocmask (SIG_SETMASK, &old, NULL);
   /* The container is deleted after a foreground run, and after a start

@@ -3,7 +3,8 @@
  * `testinit cwd` getcwd(), `testinit dumpable` PR_GET_DUMPABLE,
  * `testinit open PATH` tries to open a path for writing,
  * `testinit exe-probe PID` reports whether /proc/PID/exe is on a read-only
- * mount and what opening it for writing does. */
+ * mount and whether it could be written,
+ * `testinit notify MSG` sends MSG to $NOTIFY_SOCKET (sd_notify). */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/keyctl.h>
@@ -11,7 +12,10 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/statvfs.h>
+#include <stdlib.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 static int
@@ -63,6 +67,23 @@ exe_probe (const char *pid)
   return 0;
 }
 
+static int
+notify (const char *msg)
+{
+  const char *path = getenv ("NOTIFY_SOCKET");
+  struct sockaddr_un addr = { .sun_family = AF_UNIX };
+  if (path == NULL || strlen (path) >= sizeof addr.sun_path)
+    return 2;
+  strcpy (addr.sun_path, path);
+  int fd = socket (AF_UNIX, SOCK_DGRAM, 0);
+  if (fd < 0 || sendto (fd, msg, strlen (msg), 0, (struct sockaddr *) &addr, sizeof addr) < 0)
+    {
+      printf ("error %s\n", strerror (errno));
+      return 1;
+    }
+  return 0;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -92,5 +113,7 @@ main (int argc, char **argv)
     }
   if (strcmp (argv[1], "exe-probe") == 0 && argc > 2)
     return exe_probe (argv[2]);
+  if (strcmp (argv[1], "notify") == 0 && argc > 2)
+    return notify (argv[2]);
   return 2;
 }
