@@ -257,7 +257,8 @@ init_stages (struct olrun_container *c, int *report, olrun_error_t *err)
     return -1;
   if (setsid () < 0)
     return olrun_fail (err, errno, "setsid");
-  if (setup_kernel_settings (c, err) < 0 || setup_container (c, err) < 0)
+  if (setup_kernel_settings (c, err) < 0 || setup_container (c, err) < 0
+      || olrun_process_apply_linux (&c->spec->linux, err) < 0)
     return -1;
   /* Nothing of ours but the sockets survives past this point; the
    * caller's --preserve-fds are the user's. */

@@ -132,6 +132,16 @@ int olrun_notify_forward (int fd, const char *host, pid_t pid, bool *ret_ready, 
 /* Forward until READY=1, failing if the container exits first. */
 int olrun_notify_wait_ready (int fd, const char *host, int pidfd, pid_t pid, olrun_error_t *err);
 
+/* ---- inherited attributes (process_attrs.c) ---- */
+/* process.ioPriority and process.scheduler, on the calling thread. */
+int olrun_process_apply_sched (const struct olrun_process *p, olrun_error_t *err);
+/* linux.personality and linux.memoryPolicy, on the calling thread. */
+int olrun_process_apply_linux (const struct olrun_linux *l, olrun_error_t *err);
+/* Refuse an AppArmor profile or SELinux label the host cannot apply. */
+int olrun_process_check_lsm (const struct olrun_process *p, olrun_error_t *err);
+/* Write the labels to take on at execve through a procfs of our own. */
+int olrun_process_apply_lsm (const struct olrun_process *p, olrun_error_t *err);
+
 /* ---- hooks (hooks.c) ---- */
 /* Run every hook of `kind` with the state JSON on stdin.  Hooks run in the
  * caller's namespaces. */

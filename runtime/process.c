@@ -197,6 +197,10 @@ olrun_process_exec (const struct olrun_process *p, const char *exe, int preserve
    * setup is never filtered.  Without no_new_privs and with CAP_SYS_ADMIN
    * about to go, it must come before the credentials change instead (as
    * runc and crun do); the profile then also sees the rest of the setup. */
+  /* While we still hold every privilege (a real-time policy needs
+   * CAP_SYS_NICE), and before any filter. */
+  if (olrun_process_apply_sched (p, err) < 0 || olrun_process_apply_lsm (p, err) < 0)
+    return -1;
   bool early = seccomp && !p->no_new_privileges && !keeps_sys_admin (p);
   if (early && load_seccomp (seccomp, report_fd, err) < 0)
     return -1;

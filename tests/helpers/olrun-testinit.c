@@ -4,13 +4,18 @@
  * `testinit open PATH` tries to open a path for writing,
  * `testinit exe-probe PID` reports whether /proc/PID/exe is on a read-only
  * mount and whether it could be written,
- * `testinit notify MSG` sends MSG to $NOTIFY_SOCKET (sd_notify). */
+ * `testinit notify MSG` sends MSG to $NOTIFY_SOCKET (sd_notify),
+ * `testinit attrs` prints the inherited scheduling, I/O priority,
+ * personality and NUMA memory policy. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/keyctl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/personality.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/statvfs.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -84,6 +89,28 @@ notify (const char *msg)
   return 0;
 }
 
+/* One line each: "sched POLICY PRIORITY NICE", "ioprio CLASS PRIO",
+ * "personality 0xN", "mempolicy MODE NODEMASK". */
+static int
+attrs (void)
+{
+  struct sched_param sp = { 0 };
+  sched_getparam (0, &sp);
+  errno = 0;
+  int nice = getpriority (0, 0);
+  printf ("sched %d %d %d\n", sched_getscheduler (0), sp.sched_priority, nice);
+  long io = syscall (SYS_ioprio_get, 1 /* IOPRIO_WHO_PROCESS */, 0);
+  printf ("ioprio %ld %ld\n", io >> 13, io & 0xff);
+  printf ("personality 0x%x\n", personality (0xffffffff));
+  int mode = -1;
+  unsigned long mask[16] = { 0 };
+  if (syscall (SYS_get_mempolicy, &mode, mask, 1024, NULL, 0) < 0)
+    printf ("mempolicy error %s\n", strerror (errno));
+  else
+    printf ("mempolicy %d 0x%lx\n", mode, mask[0]);
+  return 0;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -111,6 +138,8 @@ main (int argc, char **argv)
       printf ("%s\n", fd < 0 ? strerror (errno) : "ok");
       return fd < 0;
     }
+  if (strcmp (argv[1], "attrs") == 0)
+    return attrs ();
   if (strcmp (argv[1], "exe-probe") == 0 && argc > 2)
     return exe_probe (argv[2]);
   if (strcmp (argv[1], "notify") == 0 && argc > 2)
