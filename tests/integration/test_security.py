@@ -91,3 +91,37 @@ def test_init_not_dumpable_until_exec(olrun, bundle):
     assert probe.returncode != 0 and probe.stdout == "", probe.stdout
     p = olrun.run("run", "-b", bundle.path, olrun.new_id())
     assert p.returncode == 0 and p.stdout.strip() == "1", p.stdout + p.stderr
+
+
+def test_cve_2024_21626_cwd_through_leaked_fd(olrun, bundle):
+    # process.cwd = /proc/self/fd/N: whatever the init holds open at that
+    # moment (the state dir, the cgroup, the bundle...) must not become the
+    # process's cwd outside the container.  Refused, or harmless.
+    bundle.process["args"] = ["testinit", "cwd"]
+    for n in range(3, 16):
+        bundle.process["cwd"] = "/proc/self/fd/%d" % n
+        bundle.write()
+        p = olrun.run("run", "-b", bundle.path, olrun.new_id())
+        if p.returncode == 0:
+            cwd = p.stdout.strip()
+            assert cwd.startswith("/") and not cwd.startswith("/proc/self/fd"), (n, cwd)
+            assert not os.path.isdir(os.path.join(olrun.tmp_path, cwd.lstrip("/"))) or cwd == "/", (n, cwd)
+        else:
+            assert ("outside the container" in p.stderr or "No such file" in p.stderr
+                    or "Not a directory" in p.stderr), (n, p.stderr)
+
+
+def test_cve_2024_21626_no_host_fd_in_container(olrun, bundle, tmp_path):
+    # Every fd olrun itself opened (state dir, cgroup, sockets, the exe
+    # guard) is gone by execve: only stdio reaches the process, even with a
+    # caller that leaks one.
+    leak = open(tmp_path / "leak", "w")
+    bundle.sh("cd /proc/self/fd && for f in *; do readlink /proc/self/fd/$f || true; done")
+    p = olrun.run("run", "-b", bundle.path, olrun.new_id(), pass_fds=(leak.fileno(),))
+    leak.close()
+    assert p.returncode == 0, p.stderr
+    links = p.stdout.splitlines()
+    # stdin, stdout, stderr (the harness's temp files), perhaps the
+    # directory the shell's glob read.
+    assert len(links) <= 4, links
+    assert not any(str(tmp_path) in l or "leak" in l or "cgroup" in l or "state" in l for l in links), links
