@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 
 #include "olrun/namespaces.h"
+#include "olrun/syscalls.h"
 #include "olrun/util.h"
 
 char *
@@ -41,7 +42,13 @@ olrun_idmaps_to_host (const struct olrun_idmaps *m, uint32_t id)
 static int
 open_proc_file (int procdir, const char *name, olrun_error_t *err)
 {
-  int fd = openat (procdir, name, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+  /* No symlink, no crossing into a mount over the file: a procfs file
+   * bind-mounted there would pass the fstatfs check below. */
+  struct open_how how = {
+    .flags = O_WRONLY | O_CLOEXEC,
+    .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_XDEV,
+  };
+  int fd = olrun_openat2 (procdir, name, &how);
   if (fd < 0)
     return olrun_fail (err, errno, "open %s", name);
   struct statfs sfs;

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/vfs.h>
 
@@ -22,6 +23,9 @@
 #include "olrun/syscalls.h"
 #include "olrun/util.h"
 #include "runtime/internal.h"
+
+/* The inode number of every procfs root (fs/proc/root.c). */
+#define PROC_ROOT_INO 1
 
 /* Become root of the new user namespace once the parent has written the
  * maps: until then we are the overflow uid, and files we create would be
@@ -43,10 +47,13 @@ static int
 open_proc_write (int dirfd, const char *path, olrun_error_t *err)
 {
   /* "self" is an ordinary symlink within /proc, so symlinks are allowed,
-   * but only beneath /proc, and no magic link (/proc/PID/fd/N...). */
+   * but only beneath /proc, and no magic link (/proc/PID/fd/N...).  No
+   * mount may be crossed either: a procfs file bind-mounted over the one
+   * we mean (another process's, a host-wide sysctl) is procfs too, and
+   * fstatfs alone would let the write through (CVE-2025-52881). */
   struct open_how how = {
     .flags = O_WRONLY | O_CLOEXEC,
-    .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+    .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV,
   };
   int fd = olrun_openat2 (dirfd, path, &how);
   if (fd < 0)
@@ -71,13 +78,19 @@ write_proc (int procfd, const char *path, const char *value, olrun_error_t *err)
   return 0;
 }
 
+/* /proc, checked to be the root of a procfs: in a joined mount namespace
+ * it is whatever that namespace mounted there. */
 static int
 open_proc (olrun_error_t *err)
 {
-  int fd = open ("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  _cleanup_close_ int fd = open ("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0)
     return olrun_fail (err, errno, "open /proc");
-  return fd;
+  struct statfs sfs;
+  struct stat st;
+  if (fstatfs (fd, &sfs) < 0 || sfs.f_type != PROC_SUPER_MAGIC || fstat (fd, &st) < 0 || st.st_ino != PROC_ROOT_INO)
+    return olrun_fail (err, EXDEV, "/proc is not the root of a procfs");
+  return TAKE_FD (fd);
 }
 
 /* Time offsets can only be set while no process is in the namespace:
@@ -96,6 +109,7 @@ setup_time_offsets (struct olrun_container *c, int procfd, olrun_error_t *err)
             l->monotonic_nanosecs, (long long) l->boottime_secs, l->boottime_nanosecs);
   if (write_proc (procfd, "self/timens_offsets", buf, err) < 0)
     return -1;
+  /* setns checks the fd is a time namespace: no procfs check needed. */
   _cleanup_close_ int ns = openat (procfd, "self/ns/time_for_children", O_RDONLY | O_CLOEXEC);
   if (ns < 0 || setns (ns, CLONE_NEWTIME) < 0)
     return olrun_fail (err, errno, "enter the time namespace");

@@ -125,3 +125,67 @@ def test_cve_2024_21626_no_host_fd_in_container(olrun, bundle, tmp_path):
     # directory the shell's glob read.
     assert len(links) <= 4, links
     assert not any(str(tmp_path) in l or "leak" in l or "cgroup" in l or "state" in l for l in links), links
+
+
+@pytest.fixture
+def victim():
+    """A process whose oom_score_adj (a procfs file anyone could mistake
+    for another) tells whether a write reached it."""
+    p = subprocess.Popen(["sleep", "60"])
+    yield p.pid
+    p.kill()
+    p.wait()
+
+
+def test_cve_2025_52881_sysctl_write_redirected_by_a_mount(olrun, bundle, victim):
+    # A mount namespace the container joins has another procfs file
+    # bind-mounted over the sysctl it sets.  Both are procfs, so checking
+    # the filesystem is not enough: the write must refuse to cross the
+    # mount, and the other file must keep its value.
+    holder = subprocess.Popen(
+        ["unshare", "-m", "--propagation", "private", "sh", "-c",
+         "mount --bind /proc/%d/oom_score_adj /proc/sys/kernel/hostname && echo ready && exec sleep 60" % victim],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        bundle.linux["namespaces"] = [{"type": "mount", "path": "/proc/%d/ns/mnt" % holder.pid},
+                                      {"type": "uts"}, {"type": "pid"}]
+        # (kernel.hostname: net and ipc sysctls are looked up per
+        # namespace, so a mount over the host's entry is not even seen.)
+        bundle.linux["sysctl"] = {"kernel.hostname": "1"}
+        bundle.config["mounts"] = [m for m in bundle.config["mounts"] if m["destination"] == "/proc"]
+        bundle.linux.pop("maskedPaths")
+        bundle.linux.pop("readonlyPaths")
+        bundle.args("true")
+        p = olrun.run("run", "-b", bundle.path, olrun.new_id())
+        with open("/proc/%d/oom_score_adj" % victim) as f:
+            assert f.read().strip() == "0"
+        assert p.returncode == 1 and "kernel.hostname" in p.stderr, p.stderr
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_procfs_root_checked(olrun, bundle):
+    # In a joined mount namespace where /proc is not procfs at all, the
+    # kernel settings are refused, not written into the impostor.
+    holder = subprocess.Popen(
+        ["unshare", "-m", "--propagation", "private", "sh", "-c",
+         "mount -t tmpfs fake /proc && mkdir -p /proc/self && echo 0 > /proc/self/oom_score_adj"
+         " && echo ready && exec sleep 60"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        bundle.linux["namespaces"] = [{"type": "mount", "path": "/proc/%d/ns/mnt" % holder.pid}]
+        bundle.config["mounts"] = []
+        bundle.config.pop("hostname")
+        bundle.linux.pop("maskedPaths")
+        bundle.linux.pop("readonlyPaths")
+        bundle.process["oomScoreAdj"] = 100
+        bundle.args("true")
+        p = olrun.run("run", "-b", bundle.path, olrun.new_id())
+        assert p.returncode == 1 and "/proc is not the root of a procfs" in p.stderr, p.stderr
+        with open("/proc/%d/root/proc/self/oom_score_adj" % holder.pid) as f:
+            assert f.read().strip() == "0"
+    finally:
+        holder.kill()
+        holder.wait()
