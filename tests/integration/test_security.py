@@ -189,3 +189,103 @@ def test_procfs_root_checked(olrun, bundle):
     finally:
         holder.kill()
         holder.wait()
+
+
+def no_tmp_mount(bundle):
+    """Without the tmpfs on /tmp, what olrun creates under /tmp in the
+    container shows in the rootfs directory."""
+    bundle.config["mounts"] = [m for m in bundle.config["mounts"] if m["destination"] != "/tmp"]
+
+
+def test_cve_2021_30465_mount_target_symlink_stays_in_root(olrun, own_bundle, tmp_path):
+    # The image's /evil is an absolute symlink naming a real host directory.
+    # The mount must land on that path inside the rootfs, never on the host's.
+    host = tmp_path / "host-target"
+    host.mkdir()
+    src = tmp_path / "volume"
+    src.mkdir()
+    (src / "inside-marker").write_text("volume\n")
+    os.symlink(str(host), os.path.join(own_bundle.rootfs, "evil"))
+    no_tmp_mount(own_bundle)
+    own_bundle.config["mounts"].append({"destination": "/evil", "type": "bind", "source": str(src),
+                                        "options": ["bind"]})
+    own_bundle.sh("cat /evil/inside-marker")
+    p = olrun.run("run", "-b", own_bundle.path, olrun.new_id())
+    assert p.returncode == 0 and p.stdout == "volume\n", p.stdout + p.stderr
+    # Created inside the rootfs, and nothing on the host.
+    assert os.path.isdir(os.path.join(own_bundle.rootfs, str(host).lstrip("/")))
+    assert os.listdir(host) == []
+
+
+def test_cve_2024_45310_targets_created_inside_root(olrun, own_bundle, tmp_path):
+    # A missing mount target below a symlink to the host: olrun creates the
+    # directories, inside the rootfs, never beside the host's.
+    host = tmp_path / "host-dir"
+    host.mkdir()
+    os.symlink(str(host), os.path.join(own_bundle.rootfs, "link"))
+    no_tmp_mount(own_bundle)
+    own_bundle.config["mounts"].append({"destination": "/link/a/b", "type": "tmpfs", "source": "tmpfs"})
+    own_bundle.config["mounts"].append({"destination": "/link/file", "type": "bind",
+                                        "source": "/etc/hostname", "options": ["bind", "ro"]})
+    own_bundle.args("true")
+    p = olrun.run("run", "-b", own_bundle.path, olrun.new_id())
+    assert p.returncode == 0, p.stderr
+    assert os.listdir(host) == []
+    inside = os.path.join(own_bundle.rootfs, str(host).lstrip("/"))
+    assert sorted(os.listdir(inside)) == ["a", "file"]
+
+
+def test_cve_2026_47766_dev_symlinks_not_followed(olrun, own_bundle, tmp_path):
+    # The image's own /dev (no tmpfs over it) has its device names as
+    # symlinks to host paths: olrun replaces them, never writes through.
+    victim = tmp_path / "victim"
+    victim.write_text("host file\n")
+    dev = os.path.join(own_bundle.rootfs, "dev")
+    for name in ("null", "zero", "tty", "mydev"):
+        os.symlink(str(victim), os.path.join(dev, name))
+    own_bundle.config["mounts"] = [m for m in own_bundle.config["mounts"]
+                                   if not m["destination"].startswith("/dev")]
+    own_bundle.linux["devices"] = [{"path": "/dev/mydev", "type": "c", "major": 1, "minor": 3,
+                                    "fileMode": 0o666}]
+    own_bundle.sh("stat -c '%F %t:%T' /dev/null /dev/mydev")
+    p = olrun.run("run", "-b", own_bundle.path, olrun.new_id())
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.splitlines() == ["character special file 1:3"] * 2
+    assert victim.read_text() == "host file\n" and stat.S_ISREG(os.lstat(victim).st_mode)
+
+
+def test_cve_2025_31133_masked_path_symlink(olrun, own_bundle, tmp_path):
+    # A masked path that is a symlink in the image: the mask goes on the
+    # symlink's target inside the rootfs, never on the host path it names.
+    secret = tmp_path / "host-secret"
+    secret.write_text("host secret\n")
+    os.makedirs(os.path.join(own_bundle.rootfs, str(tmp_path).lstrip("/")), exist_ok=True)
+    inside = os.path.join(own_bundle.rootfs, str(secret).lstrip("/"))
+    with open(inside, "w") as f:
+        f.write("image file\n")
+    os.symlink(str(secret), os.path.join(own_bundle.rootfs, "etc/masked"))
+    own_bundle.linux["maskedPaths"].append("/etc/masked")
+    no_tmp_mount(own_bundle)
+    own_bundle.sh("cat /etc/masked; echo rc=$?; stat -c '%t:%T' " + str(secret))
+    p = olrun.run("run", "-b", own_bundle.path, olrun.new_id())
+    assert p.returncode == 0, p.stderr
+    # Masked with the real /dev/null (empty, 1:3), on the image's file.
+    assert p.stdout.splitlines() == ["rc=0", "1:3"], p.stdout
+    assert secret.read_text() == "host secret\n"
+
+
+@pytest.mark.parametrize("name", ["proc", "sys", "dev"])
+def test_special_dirs_as_symlinks(olrun, own_bundle, tmp_path, name):
+    # /proc, /sys or /dev as a symlink to a host directory: whatever is
+    # mounted there lands inside the rootfs.
+    host = tmp_path / ("host-" + name)
+    host.mkdir()
+    path = os.path.join(own_bundle.rootfs, name)
+    shutil.rmtree(path)
+    os.symlink(str(host), path)
+    no_tmp_mount(own_bundle)
+    own_bundle.args("true")
+    p = olrun.run("run", "-b", own_bundle.path, olrun.new_id())
+    assert os.listdir(host) == [], p.stderr
+    if p.returncode == 0:
+        assert os.path.isdir(os.path.join(own_bundle.rootfs, str(host).lstrip("/")))
