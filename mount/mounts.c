@@ -149,7 +149,10 @@ static int
 cgroup_tree (const struct olrun_mount *m, const struct olrun_rootfs_config *c, int *ret_tree, olrun_error_t *err)
 {
   struct olrun_mount fresh = { .type = (char *) "cgroup2", .flags = m->flags };
-  if (!(m->clear & MS_RDONLY))
+  /* Rootless, never writable: the cgroup seen there (without a cgroup
+   * namespace, the delegated parent's) belongs to the user, who could
+   * otherwise be escaped into or limited from inside (CVE-2023-25809). */
+  if (!(m->clear & MS_RDONLY) || c->rootless)
     fresh.flags |= MS_RDONLY;
   if (c->new_cgroupns || c->cgroup2_path == NULL)
     return new_fs ("cgroup2", &fresh, ret_tree, err);

@@ -109,7 +109,7 @@ prepare_cgroup (struct olrun_container *c, olrun_error_t *err)
     .id = name,
     .cgroups_path = c->spec->linux.cgroups_path,
     .manager = c->ctx->cgroup_manager,
-    .rootless = c->ctx->rootless == 1,
+    .rootless = c->rootless,
     .resources = c->spec->linux.resources,
     .extra_devices = devs,
     .n_extra_devices = c->spec->linux.n_devices,
@@ -345,6 +345,23 @@ olrun_container_freep (struct olrun_container **c)
   *c = NULL;
 }
 
+/* --rootless auto: rootless unless we are root of the initial user
+ * namespace (an engine running rootless starts us as root of its own). */
+static bool
+rootless_mode (const struct olrun_context *ctx)
+{
+  if (ctx->rootless >= 0)
+    return ctx->rootless == 1;
+  if (geteuid () != 0)
+    return true;
+  char buf[64] = { 0 };
+  _cleanup_close_ int fd = open ("/proc/self/uid_map", O_RDONLY | O_CLOEXEC);
+  unsigned long a = 1, b = 1, n = 0;
+  if (fd < 0 || read (fd, buf, sizeof buf - 1) <= 0 || sscanf (buf, "%lu %lu %lu", &a, &b, &n) != 3)
+    return false;
+  return !(a == 0 && b == 0 && n == 4294967295UL);
+}
+
 int
 olrun_create_internal (const struct olrun_context *ctx, const struct olrun_create_opts *o, bool start_inline,
                        struct olrun_container **ret, olrun_error_t *err)
@@ -356,6 +373,7 @@ olrun_create_internal (const struct olrun_context *ctx, const struct olrun_creat
   c->opts = o;
   c->id = o->id;
   c->start_inline = start_inline;
+  c->rootless = rootless_mode (ctx);
   c->parent_pid = getpid ();
   c->state_dirfd = c->sync_parent = c->sync_child = c->start_listen = -1;
   c->console_socket = c->pty_master = c->init_pidfd = c->exe_guard.fd = c->exe_guard.tree = -1;
@@ -370,6 +388,10 @@ olrun_create_internal (const struct olrun_context *ctx, const struct olrun_creat
   if (c->spec->process->terminal && o->console_socket == NULL && (!start_inline || o->detach))
     return olrun_invalid (err, "process.terminal is set: --console-socket is required%s",
                           start_inline ? " with --detach" : "");
+  /* Without privileges, only a user namespace can give the container a
+   * root of its own (runc says the same). */
+  if (c->rootless && !c->spec->linux.ns[OLRUN_NS_USER].enabled)
+    return olrun_invalid (err, "rootless mode needs a user namespace in linux.namespaces");
   if (do_create (c, err) < 0)
     {
       create_rollback (c);

@@ -33,9 +33,16 @@
 int
 olrun_init_userns_handshake (struct olrun_container *c, olrun_error_t *err)
 {
+  /* A non-dumpable process's /proc files belong to root, so an
+   * unprivileged parent could not write our maps directly: dumpable for
+   * that moment only, while no process of the container exists yet. */
+  if (c->rootless && prctl (PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+    return olrun_fail (err, errno, "prctl DUMPABLE");
   if (olrun_sync_send (c->sync_child, SYNC_USERNS_READY, 0, -1, err) < 0
       || olrun_sync_recv (c->sync_child, SYNC_USERNS_DONE, NULL, NULL, err) < 0)
     return -1;
+  if (prctl (PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+    return olrun_fail (err, errno, "prctl DUMPABLE");
   if (setresgid (0, 0, 0) < 0 || setresuid (0, 0, 0) < 0)
     return olrun_fail (err, errno, "become root in the user namespace (is 0 mapped?)");
   return 0;
@@ -180,6 +187,7 @@ rootfs_config (const struct olrun_container *c)
     .readonly_paths = s->linux.readonly_paths,
     .no_pivot = c->opts->no_pivot,
     .in_userns = s->linux.ns[OLRUN_NS_USER].enabled,
+    .rootless = c->rootless,
     .new_cgroupns = s->linux.ns[OLRUN_NS_CGROUP].enabled,
     .cgroup2_path = c->cgroup && c->cgroup->mountpoint ? c->state.cgroup_path : NULL,
     .cgroup2_mountpoint = c->cgroup ? c->cgroup->mountpoint : NULL,

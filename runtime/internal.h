@@ -85,6 +85,7 @@ struct olrun_container
   struct olrun_cgroup *cgroup;
   int ns_fds[OLRUN_NS_COUNT]; /* namespaces joined by path, else -1 */
   bool new_userns;
+  bool rootless;              /* --rootless, or auto: not root of the initial user namespace */
   bool slow_path;             /* namespaces joined by path: setns/unshare in the child */
   bool start_inline;          /* run: the start message comes over the sync socket */
   int sync_parent;            /* parent's end of the sync socket */
