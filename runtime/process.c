@@ -208,6 +208,12 @@ olrun_process_exec (const struct olrun_process *p, const char *exe, int preserve
    * about to go, it must come before the credentials change instead (as
    * runc and crun do); the profile then also sees the rest of the setup. */
   bool early = seccomp && !p->no_new_privileges && !keeps_sys_admin (p);
+  /* Our fds go first: nothing but stdio, the preserved range and the
+   * report socket may reach the process (CVE-2024-21626), and a filter
+   * loaded early may well forbid close_range. */
+  olrun_close_fds_except (3 + preserve_fds, keep, nkeep);
+  if (olrun_cloexec_from (3 + preserve_fds, err) < 0)
+    return -1;
   if (early && load_seccomp (seccomp, report_fd, err) < 0)
     return -1;
   if (apply_rlimits (p, err) < 0 || apply_credentials (p, err) < 0)
