@@ -48,7 +48,7 @@ load_spec (struct olrun_container *c, olrun_error_t *err)
   if (olrun_spec_load (AT_FDCWD, path, &c->spec, err) < 0 || olrun_spec_validate (c->spec, err) < 0
       || olrun_process_check_lsm (c->spec->process, err) < 0)
     return -1;
-  if (c->opts->listen_fds > 0)
+  if (c->opts->listen_fds > 0 && c->spec->process)
     {
       /* Socket activation passes through: the fds are preserved and the
        * container's init is their listener. */
@@ -175,7 +175,9 @@ write_pid_file (const char *path, pid_t pid, olrun_error_t *err)
 static int
 run_create_hooks (struct olrun_container *c, olrun_error_t *err)
 {
-  _cleanup_free_ char *json = olrun_state_json (&c->state, "creating", false);
+  /* Step 2 of the lifecycle (the environment) is done: the hooks see
+   * "created", as the OCI validation suite expects. */
+  _cleanup_free_ char *json = olrun_state_json (&c->state, "created", false);
   if (olrun_hooks_run (c->spec, OLRUN_HOOK_PRESTART, json, err) < 0
       || olrun_hooks_run (c->spec, OLRUN_HOOK_CREATE_RUNTIME, json, err) < 0)
     return -1;
@@ -227,7 +229,7 @@ handshake (struct olrun_container *c, olrun_error_t *err)
   if (olrun_sync_recv (c->sync_parent, SYNC_HOOKS_READY, NULL, NULL, err) < 0 || run_create_hooks (c, err) < 0
       || olrun_sync_send (c->sync_parent, SYNC_HOOKS_DONE, c->init_pid, -1, err) < 0)
     return -1;
-  if (c->spec->process->terminal && take_pty (c, err) < 0)
+  if (c->spec->process && c->spec->process->terminal && take_pty (c, err) < 0)
     return -1;
   if (olrun_sync_recv (c->sync_parent, SYNC_CREATED, NULL, NULL, err) < 0)
     return -1;
@@ -253,7 +255,7 @@ do_create (struct olrun_container *c, olrun_error_t *err)
     return -1;
   /* Recorded first, so that a create killed from here on leaves enough
    * for `delete --force` to find and remove everything. */
-  if (c->ctx->notify_socket)
+  if (c->ctx->notify_socket && c->spec->process)
     {
       _cleanup_free_ char *name = olrun_state_dirname (c->id);
       _cleanup_free_ char *dir = xasprintf ("%s/%s", c->ctx->root, name);
@@ -385,7 +387,7 @@ olrun_create_internal (const struct olrun_context *ctx, const struct olrun_creat
     return -1;
   /* A pty master needs a taker: the console socket, or a foreground run
    * relaying the caller's terminal. */
-  if (c->spec->process->terminal && o->console_socket == NULL && (!start_inline || o->detach))
+  if (c->spec->process && c->spec->process->terminal && o->console_socket == NULL && (!start_inline || o->detach))
     return olrun_invalid (err, "process.terminal is set: --console-socket is required%s",
                           start_inline ? " with --detach" : "");
   /* Without privileges, only a user namespace can give the container a

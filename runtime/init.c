@@ -153,7 +153,7 @@ setup_kernel_settings (struct olrun_container *c, olrun_error_t *err)
     return olrun_fail (err, errno, "setdomainname `%s`", s->domainname);
   if (write_sysctls (c, procfd, err) < 0)
     return -1;
-  if (s->process->has_oom_score_adj)
+  if (s->process && s->process->has_oom_score_adj)
     {
       char buf[16];
       snprintf (buf, sizeof buf, "%d", s->process->oom_score_adj);
@@ -195,13 +195,27 @@ rootfs_config (const struct olrun_container *c)
   };
 }
 
+/* Without a mount namespace of its own the container shares the caller's
+ * (runtime-spec: an unlisted namespace is inherited), where mounting
+ * would change the host: the root is entered by chroot alone. */
+int
+olrun_init_chroot (const char *rootfs, olrun_error_t *err)
+{
+  if (chroot (rootfs) < 0)
+    return olrun_fail (err, errno, "chroot to `%s`", rootfs);
+  if (chdir ("/") < 0)
+    return olrun_fail (err, errno, "chdir /");
+  return 0;
+}
+
 /* Filesystem, hooks and the terminal: from the namespaces to "created". */
 static int
 setup_container (struct olrun_container *c, olrun_error_t *err)
 {
   struct olrun_rootfs_config rc = rootfs_config (c);
+  bool own_mounts = c->spec->linux.ns[OLRUN_NS_MOUNT].enabled;
   int pid = 0;
-  if (olrun_mount_prepare (&rc, err) < 0)
+  if (own_mounts && olrun_mount_prepare (&rc, err) < 0)
     return -1;
   if (olrun_sync_send (c->sync_child, SYNC_HOOKS_READY, 0, -1, err) < 0
       || olrun_sync_recv (c->sync_child, SYNC_HOOKS_DONE, &pid, NULL, err) < 0)
@@ -216,8 +230,11 @@ setup_container (struct olrun_container *c, olrun_error_t *err)
       if (olrun_hooks_run (c->spec, OLRUN_HOOK_CREATE_CONTAINER, json, err) < 0)
         return -1;
     }
-  if (olrun_mount_finish (&rc, err) < 0)
+  if (own_mounts ? olrun_mount_finish (&rc, err) < 0 : olrun_init_chroot (c->rootfs, err) < 0)
     return -1;
+  /* A config without a process can be created; only start fails. */
+  if (c->spec->process == NULL)
+    return 0;
   if (c->spec->process->terminal)
     {
       _cleanup_close_ int master = -1;
@@ -257,6 +274,8 @@ wait_start_and_exec (struct olrun_container *c, int *report, olrun_error_t *err)
       if (olrun_hooks_run (c->spec, OLRUN_HOOK_START_CONTAINER, json, err) < 0)
         return -1;
     }
+  if (c->spec->process == NULL)
+    return olrun_invalid (err, "cannot start `%s`: its config has no process", c->id);
   return olrun_process_exec (c->spec->process, c->exe_path, c->opts->preserve_fds, &conn, 1, c->seccomp, conn,
                              err);
 }

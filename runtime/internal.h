@@ -104,6 +104,8 @@ struct olrun_container
 
 /* The container's setup, in the child after clone3.  Never returns. */
 _Noreturn void olrun_init_main (struct olrun_container *c);
+/* Enter the rootfs without mounting anything (no mount namespace). */
+int olrun_init_chroot (const char *rootfs, olrun_error_t *err);
 /* In a new user namespace: have the parent write the maps, become root. */
 int olrun_init_userns_handshake (struct olrun_container *c, olrun_error_t *err);
 /* Slow path (init_ns.c): join the namespaces given by path, create the

@@ -85,6 +85,8 @@ selinux_enabled (void)
 int
 olrun_process_check_lsm (const struct olrun_process *p, olrun_error_t *err)
 {
+  if (p == NULL)
+    return 0;
   if (p->apparmor_profile && *p->apparmor_profile && !apparmor_enabled ())
     return olrun_error_set (err, OLRUN_E_UNSUPPORTED, 0,
                             "process.apparmorProfile `%s`: AppArmor is not enabled on this host",
