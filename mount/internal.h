@@ -30,9 +30,15 @@ int olrun_mount_copy_up (int src, int tree, olrun_error_t *err);
 
 /* MS_* per-mount flags to MOUNT_ATTR_* for mount_setattr/fsmount. */
 uint64_t olrun_mount_flags_to_attr (unsigned long flags);
-/* Perform one mounts[] entry. */
-int olrun_mount_entry (int rootfd, const struct olrun_mount *m, const struct olrun_rootfs_config *c,
-                       olrun_error_t *err);
+/* Perform one mounts[] entry; idmapped_tree is the prepared mount for an
+ * idmapped entry (see olrun_mount_idmapped_tree), else -1. */
+int olrun_mount_entry (int rootfd, const struct olrun_mount *m, int idmapped_tree,
+                       const struct olrun_rootfs_config *c, olrun_error_t *err);
+/* The host path of a bind mount's source (relative ones are relative to
+ * the bundle). */
+char *olrun_mount_source_path (const struct olrun_mount *m, const char *bundle);
+/* A detached copy of the mount at path (with its submounts if recursive). */
+int olrun_mount_clone_tree (const char *path, bool recursive, int *ret_tree, olrun_error_t *err);
 /* Attach a detached mount (open_tree/fsmount fd) on the target fd. */
 int olrun_mount_attach (int tree, int target, const char *what, olrun_error_t *err);
 /* /dev: default devices, linux.devices, the standard links. */

@@ -130,8 +130,8 @@ new_fs (const char *type, const struct olrun_mount *m, int *ret_tree, olrun_erro
   return 0;
 }
 
-static int
-clone_tree (const char *path, bool recursive, int *ret_tree, olrun_error_t *err)
+int
+olrun_mount_clone_tree (const char *path, bool recursive, int *ret_tree, olrun_error_t *err)
 {
   int tree = olrun_open_tree (AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0));
   if (tree < 0)
@@ -157,7 +157,7 @@ cgroup_tree (const struct olrun_mount *m, const struct olrun_rootfs_config *c, i
   if (c->new_cgroupns || c->cgroup2_path == NULL)
     return new_fs ("cgroup2", &fresh, ret_tree, err);
   _cleanup_free_ char *src = xasprintf ("%s%s", c->cgroup2_mountpoint, c->cgroup2_path);
-  if (clone_tree (src, false, ret_tree, err) < 0)
+  if (olrun_mount_clone_tree (src, false, ret_tree, err) < 0)
     return -1;
   return set_attrs (*ret_tree, olrun_mount_flags_to_attr (fresh.flags), 0, false, m->destination, err);
 }
@@ -170,31 +170,35 @@ bind_fallback (const struct olrun_mount *m, const struct olrun_rootfs_config *c,
   return c->in_userns && e == EPERM && (strcmp (m->type, "sysfs") == 0 || strcmp (m->type, "mqueue") == 0);
 }
 
-static int
-source_path (const struct olrun_mount *m, const struct olrun_rootfs_config *c, char **ret)
+char *
+olrun_mount_source_path (const struct olrun_mount *m, const char *bundle)
 {
   const char *src = m->source ? m->source : "";
-  *ret = src[0] == '/' || c->bundle == NULL ? xstrdup (src) : xasprintf ("%s/%s", c->bundle, src);
-  return 0;
+  return src[0] == '/' || bundle == NULL ? xstrdup (src) : xasprintf ("%s/%s", bundle, src);
 }
 
 /* Build the detached mount for an entry and tell whether it is a file. */
 static int
-build_tree (const struct olrun_mount *m, const struct olrun_rootfs_config *c, int *ret_tree, bool *ret_is_file,
-            olrun_error_t *err)
+build_tree (const struct olrun_mount *m, int idmapped_tree, const struct olrun_rootfs_config *c, int *ret_tree,
+            bool *ret_is_file, olrun_error_t *err)
 {
   *ret_is_file = false;
-  /* Idmapped mounts need a mount fd made by a process privileged over the
-   * filesystem (the host side), handed to the init; olrun does not do that
-   * yet, and an option that silently does nothing would corrupt ownership. */
-  if (m->idmap || m->uid_mappings.len || m->gid_mappings.len)
-    return olrun_error_set (err, OLRUN_E_UNSUPPORTED, 0,
-                            "idmapped mounts (idmap, ridmap, uidMappings, gidMappings) are not supported yet");
+  /* An idmapped mount without its prepared tree would be an ordinary
+   * bind, silently showing the wrong owners. */
+  if (olrun_mount_is_idmapped (m) && idmapped_tree < 0)
+    return olrun_error_set (err, OLRUN_E_GENERIC, 0, "idmapped mount was not prepared");
   if (m->bind)
     {
-      _cleanup_free_ char *src = NULL;
-      source_path (m, c, &src);
-      if (clone_tree (src, m->recursive, ret_tree, err) < 0)
+      _cleanup_free_ char *src = olrun_mount_source_path (m, c->bundle);
+      if (idmapped_tree >= 0)
+        {
+          /* Ours to attach: the parent's copy and the inherited number
+           * are closed with the rest of our fds. */
+          *ret_tree = fcntl (idmapped_tree, F_DUPFD_CLOEXEC, 3);
+          if (*ret_tree < 0)
+            return olrun_fail (err, errno, "dup the idmapped mount");
+        }
+      else if (olrun_mount_clone_tree (src, m->recursive, ret_tree, err) < 0)
         return -1;
       struct stat st;
       if (fstat (*ret_tree, &st) < 0)
@@ -211,7 +215,7 @@ build_tree (const struct olrun_mount *m, const struct olrun_rootfs_config *c, in
     return -1;
   olrun_error_release (err);
   const char *host = strcmp (m->type, "sysfs") == 0 ? "/sys" : "/dev/mqueue";
-  if (clone_tree (host, true, ret_tree, err) < 0)
+  if (olrun_mount_clone_tree (host, true, ret_tree, err) < 0)
     return -1;
   return set_attrs (*ret_tree, olrun_mount_flags_to_attr (m->flags), 0, false, m->destination, err);
 }
@@ -229,13 +233,14 @@ remount_entry (int rootfd, const struct olrun_mount *m, olrun_error_t *err)
 }
 
 int
-olrun_mount_entry (int rootfd, const struct olrun_mount *m, const struct olrun_rootfs_config *c, olrun_error_t *err)
+olrun_mount_entry (int rootfd, const struct olrun_mount *m, int idmapped_tree, const struct olrun_rootfs_config *c,
+                   olrun_error_t *err)
 {
   if (m->flags & MS_REMOUNT)
     return remount_entry (rootfd, m, err);
   _cleanup_close_ int tree = -1;
   bool is_file = false;
-  if (build_tree (m, c, &tree, &is_file, err) < 0)
+  if (build_tree (m, idmapped_tree, c, &tree, &is_file, err) < 0)
     return -1;
   if (set_attrs (tree, m->attr_set, m->attr_clr, true, m->destination, err) < 0)
     return -1;

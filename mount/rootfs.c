@@ -44,7 +44,7 @@ olrun_mount_prepare (const struct olrun_rootfs_config *c, olrun_error_t *err)
   if (bind_rootfs (c->rootfs, &rootfd, err) < 0)
     return -1;
   for (size_t i = 0; i < c->n_mounts; i++)
-    if (olrun_mount_entry (rootfd, &c->mounts[i], c, err) < 0)
+    if (olrun_mount_entry (rootfd, &c->mounts[i], c->idmapped_trees ? c->idmapped_trees[i] : -1, c, err) < 0)
       return olrun_error_wrap (err, "mounts[%zu] `%s`", i, c->mounts[i].destination);
   return olrun_mount_setup_dev (rootfd, c, err);
 }

@@ -2,6 +2,7 @@
  * the setuid newuidmap/newgidmap helpers (the uidmap package). */
 #include <fcntl.h>
 #include <linux/magic.h>
+#include <sched.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
@@ -147,5 +148,40 @@ olrun_ns_write_idmaps (pid_t pid, const struct olrun_idmaps *uid, const struct o
       if (rc < 0)
         return olrun_error_wrap (err, "write uid map");
     }
+  return 0;
+}
+
+/* MOUNT_ATTR_IDMAP takes its mapping from a user namespace, by fd.  A
+ * child cloned into a new user namespace holds one while its maps are
+ * written and it is opened; the fd keeps it alive after the child is gone.
+ * The child waits on a pipe, so it also goes away if we die first. */
+int
+olrun_ns_userns_with_maps (const struct olrun_idmaps *uid, const struct olrun_idmaps *gid, int *ret_fd,
+                           olrun_error_t *err)
+{
+  int hold[2];
+  if (pipe2 (hold, O_CLOEXEC) < 0)
+    return olrun_fail (err, errno, "pipe");
+  _cleanup_close_ int rd = hold[0];
+  _cleanup_close_ int wr = hold[1];
+  struct clone_args args = { .flags = CLONE_NEWUSER, .exit_signal = SIGCHLD };
+  _cleanup_pid_ pid_t pid = (pid_t) olrun_clone3 (&args, sizeof args);
+  if (pid < 0)
+    return olrun_fail (err, errno, "clone a user namespace for an idmapped mount");
+  if (pid == 0)
+    {
+      char c;
+      close (wr);
+      while (read (rd, &c, 1) < 0 && errno == EINTR)
+        ;
+      _exit (0);
+    }
+  if (olrun_ns_write_idmaps (pid, uid, gid, false, err) < 0)
+    return olrun_error_wrap (err, "user namespace for an idmapped mount");
+  _cleanup_free_ char *path = xasprintf ("/proc/%d/ns/user", (int) pid);
+  int fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return olrun_fail (err, errno, "open %s", path);
+  *ret_fd = fd;
   return 0;
 }

@@ -271,7 +271,7 @@ do_create (struct olrun_container *c, olrun_error_t *err)
     return -1;
   if (!c->start_inline && start_listener (c, err) < 0)
     return -1;
-  if (olrun_exe_guard_prepare (&c->exe_guard, err) < 0)
+  if (olrun_exe_guard_prepare (&c->exe_guard, err) < 0 || olrun_idmapped_prepare (c, err) < 0)
     return -1;
   int fds[2];
   if (olrun_sync_pair (fds, err) < 0)
@@ -282,6 +282,7 @@ do_create (struct olrun_container *c, olrun_error_t *err)
     return -1;
   c->sync_child = safe_close (c->sync_child);
   c->start_listen = safe_close (c->start_listen);
+  olrun_idmapped_release (c);
   return handshake (c, err);
 }
 
@@ -323,6 +324,7 @@ olrun_container_free (struct olrun_container *c)
   safe_close (c->pty_master);
   safe_close (c->init_pidfd);
   olrun_exe_guard_clear (&c->exe_guard);
+  olrun_idmapped_release (c);
   olrun_cgroup_free (c->cgroup);
   olrun_seccomp_program_free (c->seccomp);
   olrun_spec_free (c->spec);

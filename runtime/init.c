@@ -192,6 +192,7 @@ rootfs_config (const struct olrun_container *c)
     .cgroup2_path = c->cgroup && c->cgroup->mountpoint ? c->state.cgroup_path : NULL,
     .cgroup2_mountpoint = c->cgroup ? c->cgroup->mountpoint : NULL,
     .console_fd = -1,
+    .idmapped_trees = c->idmapped_trees,
   };
 }
 

@@ -24,6 +24,11 @@ join (struct olrun_container *c, enum olrun_ns_type t, olrun_error_t *err)
   if (setns (c->ns_fds[t], olrun_ns_clone_flag (t)) < 0)
     return olrun_fail (err, errno, "join %s namespace `%s`", olrun_ns_name (t), c->spec->linux.ns[t].path);
   c->ns_fds[t] = safe_close (c->ns_fds[t]);
+  /* setns keeps our ids, and host root is not mapped in a container's
+   * user namespace: as the overflow uid, every file we created would fail
+   * (EOVERFLOW).  Become its root, as runc's nsexec does. */
+  if (t == OLRUN_NS_USER && (setresgid (0, 0, 0) < 0 || setresuid (0, 0, 0) < 0))
+    return olrun_fail (err, errno, "become root in the joined user namespace (is 0 mapped?)");
   return 0;
 }
 

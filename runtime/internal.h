@@ -99,6 +99,7 @@ struct olrun_container
   struct olrun_seccomp_program *seccomp;
   char *exe_path;             /* [child] process.args[0] resolved on PATH */
   struct olrun_exe_guard exe_guard;
+  int *idmapped_trees;        /* per mounts[] entry: a prepared idmapped mount, or -1; NULL if none */
   struct olrun_state state;
 };
 
@@ -112,6 +113,13 @@ int olrun_init_userns_handshake (struct olrun_container *c, olrun_error_t *err);
  * rest.  Returns 1 in an intermediate process that has handed over to the
  * container's init (and must exit), 0 in the init, -1 on error. */
 int olrun_init_join_namespaces (struct olrun_container *c, olrun_error_t *err);
+
+/* ---- idmapped mounts, the parent's half (idmapped.c) ---- */
+/* Build every idmapped bind mount detached, before clone3, into
+ * c->idmapped_trees (the child inherits them). */
+int olrun_idmapped_prepare (struct olrun_container *c, olrun_error_t *err);
+/* Close the parent's copies (after the spawn, and on free). */
+void olrun_idmapped_release (struct olrun_container *c);
 
 /* ---- the process stage (process.c) ---- */
 /* Resolve args[0] on the PATH of env (in the current root). */

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "olrun/log.h"
+#include "olrun/mount.h"
 #include "olrun/spec.h"
 #include "olrun/util.h"
 
@@ -114,10 +115,34 @@ check_sysctl (const struct olrun_spec *s, olrun_error_t *err)
   return 0;
 }
 
+/* Idmapped mounts, as runc 1.2 accepts them: bind mounts only, with both
+ * maps or neither, and then the container's user namespace gives them. */
+static int
+check_idmapped_mounts (const struct olrun_spec *s, olrun_error_t *err)
+{
+  for (size_t i = 0; i < s->n_mounts; i++)
+    {
+      const struct olrun_mount *m = &s->mounts[i];
+      if (!olrun_mount_is_idmapped (m))
+        continue;
+      const char *why = NULL;
+      if (!m->bind)
+        why = "idmapped mounts are only supported for bind mounts";
+      else if ((m->uid_mappings.len == 0) != (m->gid_mappings.len == 0))
+        why = "uidMappings and gidMappings must be given together";
+      else if (m->uid_mappings.len == 0 && !s->linux.ns[OLRUN_NS_USER].enabled)
+        why = "idmap without uidMappings and gidMappings takes the container's user namespace, and there is none";
+      if (why)
+        return fail_at (s, err, "mounts", "mounts[%zu] `%s`: %s", i, m->destination, why);
+    }
+  return 0;
+}
+
 int
 olrun_spec_validate (const struct olrun_spec *s, olrun_error_t *err)
 {
-  if (check_process (s, err) < 0 || check_namespaces (s, err) < 0 || check_sysctl (s, err) < 0)
+  if (check_process (s, err) < 0 || check_namespaces (s, err) < 0 || check_sysctl (s, err) < 0
+      || check_idmapped_mounts (s, err) < 0)
     return -1;
   return 0;
 }

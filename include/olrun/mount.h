@@ -72,6 +72,8 @@ struct olrun_rootfs_config
   const char *cgroup2_mountpoint; /* where the host's cgroup2 hierarchy is mounted, or NULL */
   const char *cgroup2_path;       /* the container's cgroup in it (cgroup mounts without cgroupns) */
   int console_fd;                 /* pty slave for /dev/console, or -1 */
+  const int *idmapped_trees;      /* per mounts[] entry: the detached idmapped mount to attach, or -1;
+                                     NULL when there is none */
 };
 
 /* Stage 1, in the container's new mount namespace: make the mounts private
@@ -84,6 +86,18 @@ int olrun_mount_prepare (const struct olrun_rootfs_config *c, olrun_error_t *err
  * then masked and read-only paths, the read-only root and the final
  * propagation. */
 int olrun_mount_finish (const struct olrun_rootfs_config *c, olrun_error_t *err);
+
+/* Idmapped bind mounts (idmap, ridmap, mounts[].uidMappings): a detached
+ * open_tree clone of the source (rbind: submounts included) carrying
+ * MOUNT_ATTR_IDMAP with the mapping of the user namespace userns_fd
+ * (ridmap: on every submount, idmap: on the top one only).  The kernel
+ * wants CAP_SYS_ADMIN over the filesystem's user namespace (the host's),
+ * which the container's setup no longer has inside its own user
+ * namespace: so the parent builds it, and the setup attaches it. */
+int olrun_mount_idmapped_tree (const struct olrun_mount *m, const char *bundle, int userns_fd, int *ret_tree,
+                               olrun_error_t *err);
+/* Whether a mounts[] entry asks for an idmapped mount. */
+bool olrun_mount_is_idmapped (const struct olrun_mount *m);
 
 /* Open `path` inside the tree at rootfd, resolving every component there:
  * `..` and absolute symlinks cannot leave it (openat2 RESOLVE_IN_ROOT). */

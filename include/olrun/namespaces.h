@@ -64,6 +64,11 @@ int olrun_ns_open (enum olrun_ns_type t, const char *path, int *ret_fd, olrun_er
 int olrun_ns_write_idmaps (pid_t pid, const struct olrun_idmaps *uid, const struct olrun_idmaps *gid,
                            bool deny_setgroups, olrun_error_t *err);
 
+/* A new user namespace with exactly these maps, held by the returned fd
+ * (for MOUNT_ATTR_IDMAP); the process that made it is already gone. */
+int olrun_ns_userns_with_maps (const struct olrun_idmaps *uid, const struct olrun_idmaps *gid, int *ret_fd,
+                               olrun_error_t *err);
+
 /* Move the host interface `host_name` into the network namespace of the
  * process pid (our unreaped child, so the pid is stable), renamed to `name` (rtnetlink, one RTM_NEWLINK). */
 int olrun_netdev_move (const char *host_name, const char *name, pid_t pid, olrun_error_t *err);

@@ -144,3 +144,15 @@ def test_rootless_needs_a_user_namespace(rl):
     (rl["bundle"] / "config.json").write_text(json.dumps(c))
     p = as_user(rl, "run", "rl-5")
     assert p.returncode == 1 and "rootless mode needs a user namespace" in p.stderr, p.stderr
+
+
+def test_rootless_idmapped_mount_refused(rl):
+    # Only root of the initial user namespace may idmap the host's
+    # filesystems: refused before anything is created, naming why.
+    c = config(rl, ["true"])
+    c["mounts"].append({"destination": "/mnt", "type": "bind", "source": str(rl["bundle"] / "rootfs" / "etc"),
+                        "options": ["bind", "idmap"]})
+    (rl["bundle"] / "config.json").write_text(json.dumps(c))
+    p = as_user(rl, "run", "rl-6")
+    assert p.returncode == 1 and "idmapped mounts need root" in p.stderr, p.stderr
+    assert not os.path.exists(rl["xdg"] / "olrun" / "rl-6")

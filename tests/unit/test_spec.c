@@ -140,6 +140,9 @@ validate_fails (const char *text, const char *words)
 
 #define P ",\"process\":{\"args\":[\"sh\"]}"
 #define NS(x) ",\"linux\":{\"namespaces\":[{\"type\":\"mount\"}" x "]"
+#define USERNS                                                                                                 \
+  ",\"uidMappings\":[{\"containerID\":0,\"hostID\":1,\"size\":1}],"                                          \
+  "\"gidMappings\":[{\"containerID\":0,\"hostID\":1,\"size\":1}]"
 
 static void
 test_validate (void **state)
@@ -157,6 +160,19 @@ test_validate (void **state)
   validate_fails ("{" BASE P NS ("") ",\"sysctl\":{\"kernel.panic\":\"1\"}}}", "is not namespaced");
   validate_fails ("{" BASE P NS ("") ",\"sysctl\":{\"net.ipv4.ip_forward\":\"1\"}}}", "needs a new network");
   validate_fails ("{" BASE P NS ("") ",\"timeOffsets\":{}}}", "need a new time namespace");
+  /* Idmapped mounts: binds only, both maps or neither, and then a userns. */
+#define MNT(x) ",\"mounts\":[{\"destination\":\"/v\",\"source\":\"/s\"," x "}]"
+  validate_fails ("{" BASE P MNT ("\"type\":\"tmpfs\",\"options\":[\"idmap\"]") NS (",{\"type\":\"user\"}") USERNS "}}",
+                  "mounts[0] `/v`: idmapped mounts are only supported for bind mounts");
+  validate_fails ("{" BASE P MNT ("\"options\":[\"bind\"],\"uidMappings\":[{\"containerID\":0,\"hostID\":1,\"size\":1}]")
+                      NS ("") "}}",
+                  "must be given together");
+  validate_fails ("{" BASE P MNT ("\"options\":[\"rbind\",\"ridmap\"]") NS ("") "}}",
+                  "takes the container's user namespace, and there is none");
+  struct olrun_spec *im = parse_ok ("{" BASE P MNT ("\"options\":[\"bind\",\"idmap\"]") NS (",{\"type\":\"user\"}") USERNS "}}");
+  assert_int_equal (olrun_spec_validate (im, &e), 0);
+  assert_true (im->mounts[0].idmap && !im->mounts[0].ridmap && olrun_mount_is_idmapped (&im->mounts[0]));
+  olrun_spec_free (im);
   struct olrun_spec *s = parse_ok ("{" BASE P NS (",{\"type\":\"ipc\"}") ",\"sysctl\":{\"kernel.shmmax\":\"1\"}}}");
   olrun_error_t err = NULL;
   assert_int_equal (olrun_spec_validate (s, &err), 0);
