@@ -209,6 +209,21 @@ olrun_init_chroot (const char *rootfs, olrun_error_t *err)
   return 0;
 }
 
+/* Close every fd olrun's parent left us but the sync sockets, once the
+ * mounts are made (the idmapped ones were the last we needed) and before
+ * the root changes.  After pivot_root, /proc/self/fd/N of a host
+ * directory we hold (the state dir, the cgroup, a caller's leaked fd) is a
+ * way out of the root for every path the config names and we resolve as
+ * the init: process.cwd, args[0] on PATH, createContainer hooks
+ * (CVE-2024-21626).  The caller's --preserve-fds are the user's and stay;
+ * olrun_process_chdir refuses a cwd reached through one of them. */
+static void
+drop_inherited_fds (struct olrun_container *c)
+{
+  int keep[] = { c->sync_child, c->start_listen };
+  olrun_close_fds_except (3 + c->opts->preserve_fds, keep, ARRAY_SIZE (keep));
+}
+
 /* Filesystem, hooks and the terminal: from the namespaces to "created". */
 static int
 setup_container (struct olrun_container *c, olrun_error_t *err)
@@ -218,6 +233,7 @@ setup_container (struct olrun_container *c, olrun_error_t *err)
   int pid = 0;
   if (own_mounts && olrun_mount_prepare (&rc, err) < 0)
     return -1;
+  drop_inherited_fds (c);
   if (olrun_sync_send (c->sync_child, SYNC_HOOKS_READY, 0, -1, err) < 0
       || olrun_sync_recv (c->sync_child, SYNC_HOOKS_DONE, &pid, NULL, err) < 0)
     return -1;
@@ -302,10 +318,6 @@ init_stages (struct olrun_container *c, int *report, olrun_error_t *err)
   if (setup_kernel_settings (c, err) < 0 || setup_container (c, err) < 0
       || olrun_process_apply_linux (&c->spec->linux, err) < 0)
     return -1;
-  /* Nothing of ours but the sockets survives past this point; the
-   * caller's --preserve-fds are the user's. */
-  int keep[] = { c->sync_child, c->start_listen };
-  olrun_close_fds_except (3 + c->opts->preserve_fds, keep, ARRAY_SIZE (keep));
   /* From here the container must outlive `create`, so PDEATHSIG goes; a
    * parent that dies before COMMIT still takes us along, as EOF on the
    * sync socket.  (Clearing it after COMMIT would race the parent's exit.) */

@@ -197,12 +197,6 @@ olrun_process_exec (const struct olrun_process *p, const char *exe, int preserve
    * CAP_SYS_NICE), and before any filter. */
   if (olrun_process_apply_sched (p, err) < 0 || olrun_process_apply_lsm (p, err) < 0)
     return -1;
-  /* Whatever is left above the preserved range is ours and must not reach
-   * the process (CVE-2024-21626): closed, the rest CLOEXEC.  Before any
-   * filter too: a profile may not allow close_range. */
-  olrun_close_fds_except (3 + preserve_fds, keep, nkeep);
-  if (olrun_cloexec_from (3 + preserve_fds, err) < 0)
-    return -1;
   /* Normally the filter comes last, right before execve, so olrun's own
    * setup is never filtered.  Without no_new_privs and with CAP_SYS_ADMIN
    * about to go, it must come before the credentials change instead (as

@@ -1,12 +1,14 @@
 /* A static helper run inside test containers, for what busybox cannot
  * show: `testinit keyring` prints the session keyring's description,
- * `testinit cwd` getcwd(), `testinit dumpable` PR_GET_DUMPABLE,
+ * `testinit cwd` the kernel's getcwd and the names in ".",
+ * `testinit dumpable` PR_GET_DUMPABLE,
  * `testinit open PATH` tries to open a path for writing,
  * `testinit exe-probe PID` reports whether /proc/PID/exe is on a read-only
  * mount and whether it could be written,
  * `testinit notify MSG` sends MSG to $NOTIFY_SOCKET (sd_notify),
  * `testinit attrs` prints the inherited scheduling, I/O priority,
  * personality and NUMA memory policy. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/keyctl.h>
@@ -111,6 +113,25 @@ attrs (void)
   return 0;
 }
 
+/* The raw syscall: glibc's getcwd hides "(unreachable)/..." (a cwd
+ * outside the root, CVE-2024-21626) behind ENOENT.  Then what the cwd
+ * holds, so a test sees a host directory by its content. */
+static int
+cwd (void)
+{
+  char buf[4096];
+  if (syscall (SYS_getcwd, buf, sizeof buf) < 0)
+    printf ("error %s\n", strerror (errno));
+  else
+    printf ("%s\n", buf);
+  DIR *d = opendir (".");
+  for (struct dirent *e; d && (e = readdir (d));)
+    printf ("entry %s\n", e->d_name);
+  if (d)
+    closedir (d);
+  return 0;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -119,14 +140,7 @@ main (int argc, char **argv)
   if (strcmp (argv[1], "keyring") == 0)
     return keyring ();
   if (strcmp (argv[1], "cwd") == 0)
-    {
-      char buf[4096];
-      if (getcwd (buf, sizeof buf) == NULL)
-        printf ("error %s\n", strerror (errno));
-      else
-        printf ("%s\n", buf);
-      return 0;
-    }
+    return cwd ();
   if (strcmp (argv[1], "dumpable") == 0)
     {
       printf ("%d\n", prctl (PR_GET_DUMPABLE));

@@ -93,22 +93,59 @@ def test_init_not_dumpable_until_exec(olrun, bundle):
     assert p.returncode == 0 and p.stdout.strip() == "1", p.stdout + p.stderr
 
 
-def test_cve_2024_21626_cwd_through_leaked_fd(olrun, bundle):
-    # process.cwd = /proc/self/fd/N: whatever the init holds open at that
-    # moment (the state dir, the cgroup, the bundle...) must not become the
-    # process's cwd outside the container.  Refused, or harmless.
+@pytest.fixture
+def host_dir(tmp_path):
+    """A host directory, known by its content, open in the test (not
+    close-on-exec when handed to olrun)."""
+    d = tmp_path / "host-dir"
+    d.mkdir()
+    (d / "host-marker").write_text("host\n")
+    fd = os.open(d, os.O_RDONLY | os.O_DIRECTORY)
+    yield d, fd
+    os.close(fd)
+
+
+# What a host directory the init could hold shows: the test's own, the
+# state dir, the container's cgroup.
+HOST_NAMES = {"host-marker", "state.json", "config.json", "cgroup.procs"}
+
+
+def started_outside(p):
+    """The process's cwd and what it saw there, from `testinit cwd`; None
+    when olrun refused the cwd."""
+    if p.returncode != 0:
+        assert "chdir to cwd" in p.stderr or "outside the container" in p.stderr, p.stderr
+        return None
+    lines = p.stdout.splitlines()
+    cwd, entries = lines[0], {l[len("entry "):] for l in lines[1:]}
+    return (not cwd.startswith("/") or "unreachable" in cwd or bool(entries & HOST_NAMES)), cwd, entries
+
+
+def test_cve_2024_21626_cwd_through_leaked_fd(olrun, bundle, host_dir):
+    # process.cwd = /proc/self/fd/N for every fd the init could hold when
+    # it chdirs: olrun's own (the state dir, the cgroup, sockets, the exe
+    # guard) and a host directory the caller leaked to olrun.  Refused, or
+    # harmless: the process never starts in a host directory.
+    _, fd = host_dir
     bundle.process["args"] = ["testinit", "cwd"]
-    for n in range(3, 32):
+    for n in sorted(set(range(3, 24)) | {fd}):
         bundle.process["cwd"] = "/proc/self/fd/%d" % n
         bundle.write()
-        p = olrun.run("run", "-b", bundle.path, olrun.new_id())
-        if p.returncode == 0:
-            cwd = p.stdout.strip()
-            assert cwd.startswith("/") and not cwd.startswith("/proc/self/fd"), (n, cwd)
-            assert not os.path.isdir(os.path.join(olrun.tmp_path, cwd.lstrip("/"))) or cwd == "/", (n, cwd)
-        else:
-            assert ("outside the container" in p.stderr or "No such file" in p.stderr
-                    or "Not a directory" in p.stderr), (n, p.stderr)
+        r = started_outside(olrun.run("run", "-b", bundle.path, olrun.new_id(), pass_fds=(fd,)))
+        assert r is None or not r[0], (n, r)
+
+
+def test_cve_2024_21626_cwd_through_preserved_fd_refused(olrun, bundle, host_dir):
+    # A host directory handed over with --preserve-fds stays open (it is the
+    # caller's to give), but olrun must not make it the process's cwd.
+    path, _ = host_dir
+    bundle.process["args"] = ["testinit", "cwd"]
+    bundle.process["cwd"] = "/proc/self/fd/3"
+    bundle.write()
+    p = subprocess.run(["sh", "-c", 'exec "$@" 3<"$HOSTDIR"', "sh"]
+                       + olrun.cmd("run", "--preserve-fds", "1", "-b", bundle.path, olrun.new_id()),
+                       env=dict(os.environ, HOSTDIR=str(path)), capture_output=True, text=True, timeout=60)
+    assert p.returncode != 0 and "outside the container" in p.stderr, (p.stdout, p.stderr)
 
 
 def test_cve_2024_21626_no_host_fd_in_container(olrun, bundle, tmp_path):
