@@ -4,6 +4,7 @@
  * say) is removed, never followed (CVE-2026-47766).  In a user namespace
  * mknod is not allowed, so the host's node is bind-mounted instead. */
 #include <fcntl.h>
+#include <inttypes.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -54,13 +55,28 @@ clear_entry (int dir, const char *name, olrun_error_t *err)
   return 0;
 }
 
+/* Where mknod is not allowed, the host's node at the same path is bound
+ * instead, as runc does.  The path comes from the bundle and means a
+ * place in the container: on the host it may name anything (a file of
+ * secrets, a symlink to one), so what is bound must be the very device the
+ * config describes, checked on the fd that is then bound. */
 static int
 bind_host_node (int dir, const char *name, const struct olrun_device *d, olrun_error_t *err)
 {
+  _cleanup_close_ int node = open (d->path, O_PATH | O_CLOEXEC);
+  struct stat st;
+  if (node < 0 || fstat (node, &st) < 0)
+    return olrun_fail (err, errno, "open host device `%s` (mknod is not allowed here)", d->path);
+  if ((st.st_mode & S_IFMT) != node_type (d->type) || major (st.st_rdev) != (unsigned) d->major
+      || minor (st.st_rdev) != (unsigned) d->minor)
+    return olrun_error_set (err, OLRUN_E_INVALID, 0,
+                            "host `%s` is not the %s device %" PRId64 ":%" PRId64
+                            " the config describes (mknod is not allowed here, so it would be bound)",
+                            d->path, d->type == 'b' ? "block" : "character", d->major, d->minor);
   _cleanup_close_ int target = openat (dir, name, O_CREAT | O_EXCL | O_NOFOLLOW | O_RDONLY | O_CLOEXEC, 0600);
   if (target < 0)
     return olrun_fail (err, errno, "create `%s`", d->path);
-  _cleanup_close_ int tree = olrun_open_tree (AT_FDCWD, d->path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+  _cleanup_close_ int tree = olrun_open_tree (node, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
   if (tree < 0)
     return olrun_fail (err, errno, "bind host device `%s`", d->path);
   return olrun_mount_attach (tree, target, d->path, err);

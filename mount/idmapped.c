@@ -78,7 +78,7 @@ olrun_mount_idmapped_tree (const struct olrun_mount *m, const char *bundle, int 
 {
   _cleanup_free_ char *src = olrun_mount_source_path (m, bundle);
   _cleanup_close_ int tree = -1;
-  if (olrun_mount_clone_tree (src, m->recursive, &tree, err) < 0)
+  if (olrun_mount_clone_source (m, bundle, &tree, err) < 0)
     return -1;
   /* idmap maps the top mount only: an rbind's submounts keep the owners
    * they show on the host (runc's semantics; ridmap maps them too). */

@@ -37,6 +37,9 @@ int olrun_mount_entry (int rootfd, const struct olrun_mount *m, int idmapped_tre
 /* The host path of a bind mount's source (relative ones are relative to
  * the bundle). */
 char *olrun_mount_source_path (const struct olrun_mount *m, const char *bundle);
+/* A detached copy of a bind mount's source (rbind: with its submounts); a
+ * relative source must stay beneath the bundle. */
+int olrun_mount_clone_source (const struct olrun_mount *m, const char *bundle, int *ret_tree, olrun_error_t *err);
 /* A detached copy of the mount at path (with its submounts if recursive). */
 int olrun_mount_clone_tree (const char *path, bool recursive, int *ret_tree, olrun_error_t *err);
 /* Attach a detached mount (open_tree/fsmount fd) on the target fd. */

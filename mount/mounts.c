@@ -177,6 +177,52 @@ olrun_mount_source_path (const struct olrun_mount *m, const char *bundle)
   return src[0] == '/' || bundle == NULL ? xstrdup (src) : xasprintf ("%s/%s", bundle, src);
 }
 
+/* Open a bind mount's source.  An absolute source is the host's, taken as
+ * the config gives it (runc does the same).  A relative one names
+ * something in the bundle, which may hold content nobody vetted (an
+ * unpacked image): it is resolved beneath the bundle, so neither `..` nor
+ * a symlink in there can make us bind a host path the config never named. */
+static int
+open_source (const struct olrun_mount *m, const char *bundle, olrun_error_t *err)
+{
+  const char *src = m->source ? m->source : "";
+  int fd;
+  if (src[0] == '/' || bundle == NULL)
+    fd = open (src, O_PATH | O_CLOEXEC);
+  else
+    {
+      _cleanup_close_ int dir = open (bundle, O_PATH | O_DIRECTORY | O_CLOEXEC);
+      if (dir < 0)
+        return olrun_fail (err, errno, "open the bundle `%s`", bundle);
+      struct open_how how = { .flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS };
+      fd = olrun_openat2 (dir, src, &how);
+      if (fd < 0 && errno == EXDEV)
+        return olrun_error_set (err, OLRUN_E_INVALID, 0,
+                                "bind source `%s` leads out of the bundle (through `..` or a symlink): "
+                                "name a host path with an absolute source",
+                                src);
+    }
+  if (fd < 0)
+    return olrun_error_set (err, errno == ENOENT ? OLRUN_E_INVALID : OLRUN_E_GENERIC, errno, "bind source `%s`",
+                            src);
+  return fd;
+}
+
+int
+olrun_mount_clone_source (const struct olrun_mount *m, const char *bundle, int *ret_tree, olrun_error_t *err)
+{
+  _cleanup_close_ int fd = open_source (m, bundle, err);
+  if (fd < 0)
+    return -1;
+  /* From the fd just checked: no second lookup of the path. */
+  int tree = olrun_open_tree (fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH
+                                          | (m->recursive ? AT_RECURSIVE : 0));
+  if (tree < 0)
+    return olrun_fail (err, errno, "bind source `%s`", m->source ? m->source : "");
+  *ret_tree = tree;
+  return 0;
+}
+
 /* Build the detached mount for an entry and tell whether it is a file. */
 static int
 build_tree (const struct olrun_mount *m, int idmapped_tree, const struct olrun_rootfs_config *c, int *ret_tree,
@@ -198,7 +244,7 @@ build_tree (const struct olrun_mount *m, int idmapped_tree, const struct olrun_r
           if (*ret_tree < 0)
             return olrun_fail (err, errno, "dup the idmapped mount");
         }
-      else if (olrun_mount_clone_tree (src, m->recursive, ret_tree, err) < 0)
+      else if (olrun_mount_clone_source (m, c->bundle, ret_tree, err) < 0)
         return -1;
       struct stat st;
       if (fstat (*ret_tree, &st) < 0)

@@ -46,7 +46,7 @@ load_spec (struct olrun_container *c, olrun_error_t *err)
   _cleanup_free_ char *path
       = c->opts->config ? xstrdup (c->opts->config) : xasprintf ("%s/config.json", bundle);
   if (olrun_spec_load (AT_FDCWD, path, &c->spec, err) < 0 || olrun_spec_validate (c->spec, err) < 0
-      || olrun_process_check_lsm (c->spec->process, err) < 0)
+      || olrun_process_check_lsm (c->spec->process, err) < 0 || olrun_hooks_check (c->spec, err) < 0)
     return -1;
   if (c->opts->listen_fds > 0 && c->spec->process)
     {

@@ -1,10 +1,12 @@
 /* Hooks: run with the state JSON on stdin, a timeout, and their output
  * kept for the error message.  stdin and the output are memfds, so a hook
  * that ignores stdin or writes a lot can never deadlock us on a pipe. */
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "olrun/json.h"
@@ -158,5 +160,30 @@ olrun_hooks_run (const struct olrun_spec *spec, enum olrun_hook_kind kind, const
       if (run_one (h, state_json, err) < 0)
         return olrun_error_wrap (err, "%s hook `%s`", hook_names[kind], h->path);
     }
+  return 0;
+}
+
+/* Hooks run as the caller (root, for most), from paths the bundle gives:
+ * before anything is created, each one that runs in the runtime's
+ * namespaces must be an executable regular file there, so a typo, a
+ * directory or a device is refused up front instead of halfway through a
+ * create.  (Parsing already refused relative paths.)  startContainer hooks
+ * resolve inside the container, which does not exist yet. */
+int
+olrun_hooks_check (const struct olrun_spec *spec, olrun_error_t *err)
+{
+  for (int k = 0; k < OLRUN_HOOK_COUNT; k++)
+    for (size_t i = 0; k != OLRUN_HOOK_START_CONTAINER && i < spec->hooks.len[k]; i++)
+      {
+        const char *path = spec->hooks.v[k][i].path;
+        struct stat st;
+        const char *why = NULL;
+        if (stat (path, &st) < 0)
+          why = strerror (errno);
+        else if (!S_ISREG (st.st_mode) || faccessat (AT_FDCWD, path, X_OK, AT_EACCESS) < 0)
+          why = "not an executable file";
+        if (why)
+          return olrun_invalid (err, "hooks.%s[%zu].path `%s`: %s", hook_names[k], i, path, why);
+      }
   return 0;
 }

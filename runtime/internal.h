@@ -158,6 +158,9 @@ int olrun_process_apply_lsm (const struct olrun_process *p, olrun_error_t *err);
  * caller's namespaces. */
 int olrun_hooks_run (const struct olrun_spec *spec, enum olrun_hook_kind kind, const char *state_json,
                      olrun_error_t *err);
+/* Refuse, before anything is created, a hook of the runtime's namespaces
+ * whose path is not an executable regular file. */
+int olrun_hooks_check (const struct olrun_spec *spec, olrun_error_t *err);
 /* For poststart and poststop, whose failure the spec makes a warning:
  * run them (if any) with the state in `status`, and warn on failure. */
 void olrun_hooks_run_warn (const struct olrun_spec *spec, enum olrun_hook_kind kind, const struct olrun_state *s,

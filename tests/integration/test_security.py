@@ -311,6 +311,33 @@ def test_cve_2025_31133_masked_path_symlink(olrun, own_bundle, tmp_path):
     assert secret.read_text() == "host secret\n"
 
 
+def test_cve_2025_52565_dev_console_symlink(olrun, own_bundle, tmp_path):
+    # The image's own /dev (no tmpfs over it, devpts below) has /dev/console
+    # as a symlink to a procfs file that readonlyPaths protects.  The pty must go on
+    # /dev/console itself: mounted on the symlink's target, it would
+    # replace the read-only file with a writable one.
+    from test_terminal import ConsoleSocket
+    dev = os.path.join(own_bundle.rootfs, "dev")
+    os.symlink("/proc/sys/kernel/core_pattern", os.path.join(dev, "console"))
+    own_bundle.config["mounts"] = [m for m in own_bundle.config["mounts"] if m["destination"] != "/dev"]
+    own_bundle.process["terminal"] = True
+    own_bundle.sh("stat -c '%F %t' /dev/console /proc/sys/kernel/core_pattern > /result 2>&1;"
+                  " grep -c ' /proc/sys/kernel/core_pattern ' /proc/self/mountinfo >> /result")
+    cs = ConsoleSocket(tmp_path / "console.sock")
+    cid = olrun.new_id()
+    try:
+        p = olrun.run("run", "-d", "--console-socket", cs.path, "-b", own_bundle.path, cid)
+        assert p.returncode == 0, p.stderr
+        assert wait_for(lambda: olrun.state(cid)["status"] == "stopped")
+        olrun.run("delete", cid, check=True)
+    finally:
+        cs.close()
+    with open(os.path.join(own_bundle.rootfs, "result")) as f:
+        # /dev/console is the pty (major 136); core_pattern is still the
+        # procfs file, with no mount of its own.
+        assert f.read().splitlines() == ["character special file 88", "regular empty file 0", "0"]
+
+
 @pytest.mark.parametrize("name", ["proc", "sys", "dev"])
 def test_special_dirs_as_symlinks(olrun, own_bundle, tmp_path, name):
     # /proc, /sys or /dev as a symlink to a host directory: whatever is
@@ -326,3 +353,72 @@ def test_special_dirs_as_symlinks(olrun, own_bundle, tmp_path, name):
     assert os.listdir(host) == [], p.stderr
     if p.returncode == 0:
         assert os.path.isdir(os.path.join(own_bundle.rootfs, str(host).lstrip("/")))
+
+
+# Bundle paths: what the bundle names is checked before olrun uses it.
+
+def test_relative_bind_source_stays_in_bundle(olrun, own_bundle, tmp_path):
+    # A relative source names something in the bundle, whose rootfs holds
+    # whatever the image put there: symlinks out of it, or `..`, must not
+    # make olrun bind a host file the config never named.
+    secret = tmp_path / "host-secret"
+    secret.write_text("host secret\n")
+    etc = os.path.join(own_bundle.rootfs, "etc")
+    os.symlink(str(secret), os.path.join(etc, "abs-link"))
+    os.symlink("../../../host-secret", os.path.join(etc, "rel-link"))
+    own_bundle.sh("cat /tmp/x")
+    base = list(own_bundle.config["mounts"])
+    for source in ("rootfs/etc/abs-link", "rootfs/etc/rel-link", "../host-secret", "rootfs/../../host-secret"):
+        own_bundle.config["mounts"] = base + [{"destination": "/tmp/x", "type": "bind", "source": source,
+                                               "options": ["bind"]}]
+        own_bundle.write()
+        p = olrun.run("run", "-b", own_bundle.path, olrun.new_id())
+        assert p.returncode == 1 and "leads out of the bundle" in p.stderr, (source, p.stdout, p.stderr)
+    # Inside the bundle, a relative source still works.
+    own_bundle.config["mounts"] = base + [{"destination": "/tmp/x", "type": "bind", "source": "rootfs/etc/group",
+                                           "options": ["bind"]}]
+    own_bundle.write()
+    p = olrun.run("run", "-b", own_bundle.path, olrun.new_id())
+    assert p.returncode == 0 and p.stdout.startswith("root:x:0:"), p.stdout + p.stderr
+
+
+def test_device_bound_from_host_must_be_that_device(olrun, bundle, tmp_path):
+    # In a user namespace mknod is refused and the host's node at the
+    # device's path is bound instead.  That path comes from the bundle: a
+    # host file there is not the device the config describes, and must not
+    # be bound into the container.
+    from conftest import traversable
+    secret = tmp_path / "host-secret"
+    secret.write_text("host secret\n")
+    traversable(str(tmp_path))
+    bundle.linux["namespaces"].append({"type": "user"})
+    bundle.linux.update({"uidMappings": [{"containerID": 0, "hostID": 100000, "size": 65536}],
+                         "gidMappings": [{"containerID": 0, "hostID": 100000, "size": 65536}]})
+    bundle.linux["devices"] = [{"path": str(secret), "type": "c", "major": 1, "minor": 3}]
+    bundle.sh("cat %s" % secret)
+    p = olrun.run("run", "-b", bundle.path, olrun.new_id())
+    assert "host secret" not in p.stdout
+    assert p.returncode == 1 and "is not the character device 1:3" in p.stderr, p.stdout + p.stderr
+    # A real device at its path is bound as before.
+    bundle.linux["devices"] = [{"path": "/dev/full", "type": "c", "major": 1, "minor": 7}]
+    bundle.sh("stat -c '%t:%T' /dev/full")
+    p = olrun.run("run", "-b", bundle.path, olrun.new_id())
+    assert p.returncode == 0 and p.stdout == "1:7\n", p.stdout + p.stderr
+
+
+@pytest.mark.parametrize("kind", ["prestart", "createRuntime", "createContainer", "poststart", "poststop"])
+@pytest.mark.parametrize("name,why", [("missing", "No such file"), ("dir", "not an executable file"),
+                                      ("data", "not an executable file")])
+def test_hook_paths_checked_before_create(olrun, bundle, tmp_path, kind, name, why):
+    # A hook the runtime runs on the host is checked before anything is
+    # created: nothing to roll back, and the error names the hook.
+    (tmp_path / "dir").mkdir()
+    (tmp_path / "data").write_text("not a program\n")
+    os.chmod(tmp_path / "data", 0o644)
+    path = str(tmp_path / name)
+    bundle.config["hooks"] = {kind: [{"path": path}]}
+    bundle.args("true")
+    cid = olrun.new_id()
+    p = olrun.run("create", "-b", bundle.path, cid)
+    assert p.returncode == 1, p.stderr
+    assert "hooks.%s[0].path `%s`: " % (kind, path) in p.stderr and why in p.stderr, p.stderr
