@@ -140,7 +140,7 @@ def test_hook_binary_missing(olrun, bundle):
     bundle.config["hooks"] = {"createRuntime": [{"path": "/nonexistent/hook"}]}
     bundle.args("true")
     err = create_fails(olrun, bundle)
-    assert "createRuntime hook `/nonexistent/hook`" in err
+    assert "hooks.createRuntime[0].path `/nonexistent/hook`: No such file" in err
 
 
 def test_bad_signal_name_is_an_error(olrun):
