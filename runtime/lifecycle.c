@@ -241,7 +241,17 @@ olrun_container_delete (const struct olrun_context *ctx, const char *id, bool fo
       return -1;
     }
   enum olrun_status st;
-  if (olrun_state_read (dirfd, id, &s, err) < 0 || olrun_container_status (s, &st, err) < 0)
+  if (olrun_state_read (dirfd, id, &s, err) < 0)
+    {
+      /* An unreadable state (a crash took it) names no process and no
+       * cgroup to clean: --force removes what is left, the state dir. */
+      if (!force || (*err)->kind != OLRUN_E_INVALID)
+        return -1;
+      olrun_warn ("%s; removing it", (*err)->msg);
+      olrun_error_release (err);
+      return olrun_state_dir_remove (ctx->root, id, err);
+    }
+  if (olrun_container_status (s, &st, err) < 0)
     return -1;
   /* Like runc: a created container may be deleted; a running or paused
    * one only with --force. */
