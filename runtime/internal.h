@@ -25,6 +25,12 @@ int olrun_state_read (int dirfd, const char *id, struct olrun_state **ret, olrun
 int olrun_state_pidfd (const struct olrun_state *s, int *ret_pidfd, olrun_error_t *err);
 int olrun_proc_stat (pid_t pid, uint64_t *ret_start, char *ret_state);
 
+/* Kill what is left of a container, run its poststop hooks (when it was
+ * started), remove its cgroup and state dir (lifecycle.c).  delete loads
+ * these from the state; run has them in memory already. */
+int olrun_container_teardown (const struct olrun_context *ctx, const struct olrun_state *s, struct olrun_cgroup *cg,
+                              const struct olrun_spec *spec, bool started, olrun_error_t *err);
+
 /* ---- sync messages (sync.c) ---- */
 enum olrun_sync_type
 {
@@ -98,6 +104,7 @@ struct olrun_container
   int init_pidfd;
   struct olrun_seccomp_program *seccomp;
   char *exe_path;             /* [child] process.args[0] resolved on PATH */
+  bool started;               /* [parent] the start message was sent */
   struct olrun_exe_guard exe_guard;
   int *idmapped_trees;        /* per mounts[] entry: a prepared idmapped mount, or -1; NULL if none */
   struct olrun_state state;
