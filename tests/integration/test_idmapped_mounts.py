@@ -124,19 +124,20 @@ def test_joined_user_namespace_gives_the_mapping(olrun, bundle, volume):
 def test_ridmap_maps_submounts_idmap_only_the_top(olrun, bundle, volume, tmp_path, option, sub_owner):
     # The volume has a mount below it (a bind of another directory owned
     # by 1000, made in a private mount namespace).  With rbind both come
-    # along; ridmap maps both, idmap only the top one.
+    # along; ridmap maps both, idmap only the top one.  ro applies as well.
     other = tmp_path / "other"
     other.mkdir()
     os.chown(other, 1000, 1000)
-    add_volume(bundle, volume, ["rbind", option], **maps(1000, 2000))
-    bundle.sh("stat -c %u:%g /tmp/vol /tmp/vol/sub")
+    add_volume(bundle, volume, ["rbind", option, "ro"], **maps(1000, 2000))
+    bundle.sh("stat -c %u:%g /tmp/vol /tmp/vol/sub; grep ' /tmp/vol ' /proc/self/mountinfo | cut -d' ' -f6")
     cid = olrun.new_id()
     script = 'mount --bind "$1" "$2" && exec "$3" --root "$4" run -b "$5" "$6"'
     p = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", script, "sh", str(other),
                         str(volume / "sub"), OLRUN, olrun.root, bundle.path, cid],
                        capture_output=True, text=True, timeout=60)
     assert p.returncode == 0, p.stderr
-    assert p.stdout.split() == ["2000:2500", sub_owner]
+    # The other options apply as to any bind mount.
+    assert p.stdout.split() == ["2000:2500", sub_owner, "ro,relatime,idmapped"]
 
 
 def test_filesystem_without_idmap_support_refused(olrun, bundle):
