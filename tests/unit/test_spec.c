@@ -162,14 +162,15 @@ test_validate (void **state)
   validate_fails ("{" BASE P NS ("") ",\"timeOffsets\":{}}}", "need a new time namespace");
   /* Idmapped mounts: binds only, both maps or neither, and then a userns. */
 #define MNT(x) ",\"mounts\":[{\"destination\":\"/v\",\"source\":\"/s\"," x "}]"
-  validate_fails ("{" BASE P MNT ("\"type\":\"tmpfs\",\"options\":[\"idmap\"]") NS (",{\"type\":\"user\"}") USERNS "}}",
+#define USER_NS NS (",{\"type\":\"user\"}") USERNS
+  validate_fails ("{" BASE P MNT ("\"type\":\"tmpfs\",\"options\":[\"idmap\"]") USER_NS "}}",
                   "mounts[0] `/v`: idmapped mounts are only supported for bind mounts");
-  validate_fails ("{" BASE P MNT ("\"options\":[\"bind\"],\"uidMappings\":[{\"containerID\":0,\"hostID\":1,\"size\":1}]")
-                      NS ("") "}}",
+  validate_fails ("{" BASE P MNT ("\"options\":[\"bind\"],"
+                                  "\"uidMappings\":[{\"containerID\":0,\"hostID\":1,\"size\":1}]") NS ("") "}}",
                   "must be given together");
   validate_fails ("{" BASE P MNT ("\"options\":[\"rbind\",\"ridmap\"]") NS ("") "}}",
                   "takes the container's user namespace, and there is none");
-  struct olrun_spec *im = parse_ok ("{" BASE P MNT ("\"options\":[\"bind\",\"idmap\"]") NS (",{\"type\":\"user\"}") USERNS "}}");
+  struct olrun_spec *im = parse_ok ("{" BASE P MNT ("\"options\":[\"bind\",\"idmap\"]") USER_NS "}}");
   assert_int_equal (olrun_spec_validate (im, &e), 0);
   assert_true (im->mounts[0].idmap && !im->mounts[0].ridmap && olrun_mount_is_idmapped (&im->mounts[0]));
   olrun_spec_free (im);
