@@ -34,12 +34,9 @@ relay_begin (struct relay *r)
 {
   r->stdin_open = r->master >= 0;
   r->master_open = r->master >= 0;
-  if (r->master < 0 || !isatty (STDIN_FILENO) || tcgetattr (STDIN_FILENO, &r->saved) < 0)
-    return;
-  struct termios raw = r->saved;
-  cfmakeraw (&raw);
   /* The caller's terminal is restored in relay_end, on every path out. */
-  r->raw = tcsetattr (STDIN_FILENO, TCSANOW, &raw) == 0;
+  if (r->master < 0 || !(r->raw = olrun_tty_raw (STDIN_FILENO, &r->saved)))
+    return;
   struct winsize ws;
   if (ioctl (STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
     ioctl (r->master, TIOCSWINSZ, &ws);
@@ -49,7 +46,7 @@ static void
 relay_end (struct relay *r)
 {
   if (r->raw)
-    tcsetattr (STDIN_FILENO, TCSANOW, &r->saved);
+    olrun_tty_restore (STDIN_FILENO, &r->saved);
   r->raw = false;
 }
 
