@@ -212,15 +212,18 @@ write_process (olrun_jw_t *w, char **args, char **env, const char *cwd, uint32_t
 }
 
 static void
-write_idmap (olrun_jw_t *w, const char *key, uint32_t container_id, uint32_t size)
+write_idmaps (olrun_jw_t *w, const char *key, const struct olrun_idmaps *m)
 {
   olrun_jw_key (w, key);
   olrun_jw_array_open (w);
-  olrun_jw_object_open (w);
-  olrun_jw_kv_int (w, "containerID", container_id);
-  olrun_jw_kv_int (w, "hostID", 0);
-  olrun_jw_kv_int (w, "size", size ? size : 1);
-  olrun_jw_object_close (w);
+  for (size_t i = 0; i < m->len; i++)
+    {
+      olrun_jw_object_open (w);
+      olrun_jw_kv_int (w, "containerID", m->v[i].container_id);
+      olrun_jw_kv_int (w, "hostID", m->v[i].host_id);
+      olrun_jw_kv_int (w, "size", m->v[i].size);
+      olrun_jw_object_close (w);
+    }
   olrun_jw_array_close (w);
 }
 
@@ -241,13 +244,11 @@ write_linux (olrun_jw_t *w, const struct olrun_config_opts *o, olrun_error_t *er
       olrun_jw_object_close (w);
     }
   olrun_jw_array_close (w);
-  /* Without --fakeroot: the user's own ids inside, mapped to the outer
-   * user namespace's 0 (which is the user on the host).  With it: the
-   * outer namespace's ids as they are. */
+  /* See launch_userns.c for the maps. */
   if (o->inner_userns)
     {
-      write_idmap (w, "uidMappings", o->inner_uid, o->inner_uid_size);
-      write_idmap (w, "gidMappings", o->inner_gid, o->inner_gid_size);
+      write_idmaps (w, "uidMappings", &o->inner_uidmap);
+      write_idmaps (w, "gidMappings", &o->inner_gidmap);
     }
   jw_strv (w, "maskedPaths", (char *const *) masked_paths, ARRAY_SIZE (masked_paths));
   jw_strv (w, "readonlyPaths", (char *const *) readonly_paths, ARRAY_SIZE (readonly_paths));

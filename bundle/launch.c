@@ -445,6 +445,8 @@ olrun_launch (const struct olrun_context *ctx, const struct olrun_launch_opts *o
     rc = launch_teardown (&l, false, err);
   instance_close (&l.inst);
   restore_signals (&l);
+  olrun_idmaps_free (&co.inner_uidmap);
+  olrun_idmaps_free (&co.inner_gidmap);
   olrun_image_free (l.img);
   olrun_backend_free (l.backend);
   free (l.bundle);

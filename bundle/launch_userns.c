@@ -175,7 +175,10 @@ unshare_with_maps (const struct outer_maps *om, olrun_error_t *err)
   if (unshare (CLONE_NEWUSER | CLONE_NEWNS) < 0)
     rc = olrun_error_set (err, errno == EPERM || errno == ENOSPC ? OLRUN_E_UNSUPPORTED : OLRUN_E_GENERIC, errno,
                           "unshare a user namespace (are unprivileged user namespaces enabled?)");
-  go_w = safe_close (go_w); /* the helper proceeds (or exits on EOF) */
+  /* The helper writes the maps on our word, or exits on EOF. */
+  if (rc == 0 && olrun_write_all (go_w, "g", 1) < 0)
+    rc = olrun_fail (err, errno, "wake the id-map helper");
+  go_w = safe_close (go_w);
   olrun_error_t received = NULL;
   if (rc == 0)
     {
@@ -191,6 +194,39 @@ unshare_with_maps (const struct outer_maps *om, olrun_error_t *err)
   while (waitpid (child, NULL, 0) < 0 && errno == EINTR)
     ;
   return rc;
+}
+
+static void
+push_map (struct olrun_idmaps *m, uint32_t container_id, uint32_t host_id, uint32_t size)
+{
+  if (size == 0)
+    return;
+  m->v = xreallocarray (m->v, m->len + 1, sizeof *m->v);
+  m->v[m->len++] = (struct olrun_idmap){ container_id, host_id, size };
+}
+
+/* The container's map inside the outer namespace (whose ids are 0, the
+ * user, and 1..extra, the subordinate ones).  Without --fakeroot the
+ * user's own id `id` is the outer 0 and the subordinate ids fill the rest
+ * around it, so 0 and nobody still exist in the container:
+ *   [0, id) -> 1..,  id -> 0,  (id, extra] -> id+1..
+ * With --fakeroot, or as root, the outer ids as they are. */
+static void
+inner_map (struct olrun_idmaps *m, uint32_t id, uint32_t extra, bool identity)
+{
+  /* One extent per outer extent: the kernel maps each extent of a child
+   * namespace through a single extent of its parent, never across two. */
+  if (identity || id == 0)
+    {
+      push_map (m, 0, 0, 1);
+      push_map (m, 1, 1, extra);
+      return;
+    }
+  uint32_t below = id < extra ? id : extra;
+  push_map (m, 0, 1, below);
+  push_map (m, id, 0, 1);
+  if (id < extra)
+    push_map (m, id + 1, id + 1, extra - id);
 }
 
 int
@@ -212,21 +248,17 @@ launch_enter_userns (struct launch *l, struct olrun_config_opts *co, olrun_error
   if (!om.deny_setgroups && setgroups (0, NULL) < 0)
     olrun_debug ("setgroups in the user namespace: %s", strerror (errno));
   co->in_userns = true;
-  co->tty_gid_mapped = om.gid_extra >= 5;
   co->inner_userns = true;
-  if (l->o->fakeroot)
+  inner_map (&co->inner_uidmap, uid, om.uid_extra, l->o->fakeroot);
+  inner_map (&co->inner_gidmap, gid, om.gid_extra, l->o->fakeroot);
+  if (!l->o->fakeroot)
     {
-      co->inner_uid = co->inner_gid = 0;
-      co->inner_uid_size = 1 + om.uid_extra;
-      co->inner_gid_size = 1 + om.gid_extra;
-    }
-  else
-    {
+      co->inner_as_user = true;
       co->inner_uid = uid;
       co->inner_gid = gid;
-      co->inner_uid_size = co->inner_gid_size = 1;
-      co->inner_as_user = true;
     }
+  /* devpts' gid=5 (tty) must exist in the container's namespace. */
+  co->tty_gid_mapped = olrun_idmaps_to_host (&co->inner_gidmap, 5) != UINT32_MAX;
   /* Unprivileged, the cgroup tree is not ours to write (no delegation
    * here): the container shares the launcher's cgroup. */
   if (uid != 0)

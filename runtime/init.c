@@ -32,8 +32,16 @@ userns_handshake (struct olrun_container *c, olrun_error_t *err)
   if (olrun_sync_send (c->sync_child, SYNC_USERNS_READY, 0, -1, err) < 0
       || olrun_sync_recv (c->sync_child, SYNC_USERNS_DONE, NULL, NULL, err) < 0)
     return -1;
-  if (setresgid (0, 0, 0) < 0 || setresuid (0, 0, 0) < 0)
-    return olrun_fail (err, errno, "become root in the user namespace (is 0 mapped?)");
+  /* Dumpable until now (see olrun_init_main); nothing else runs in this
+   * fresh user namespace yet. */
+  prctl (PR_SET_DUMPABLE, 0, 0, 0, 0);
+  /* A map without 0 (the launcher's rootless mode, for a user without
+   * subordinate ids, maps only the user's own id): we keep our ids, and
+   * still hold every capability in the namespace we were born with, until
+   * the process's own credentials are set before execve.  (EINVAL: the id
+   * is not mapped.) */
+  if ((setresgid (0, 0, 0) < 0 && errno != EINVAL) || (setresuid (0, 0, 0) < 0 && errno != EINVAL))
+    return olrun_fail (err, errno, "become root in the user namespace");
   return 0;
 }
 
@@ -290,8 +298,15 @@ olrun_init_main (struct olrun_container *c)
   sigemptyset (&none);
   sigprocmask (SIG_SETMASK, &none, NULL);
   /* Not dumpable until execve: no process of the container can ptrace us
-   * or open /proc/PID/exe (the olrun binary) meanwhile (CVE-2019-5736). */
-  prctl (PR_SET_DUMPABLE, 0, 0, 0, 0);
+   * or open /proc/PID/exe (the olrun binary) meanwhile (CVE-2019-5736).
+   * With a new user namespace, only once the parent has written our id
+   * maps: the /proc files of a non-dumpable task belong to the root of
+   * the user namespace its mm was exec'd in, and a runtime that itself
+   * runs in a user namespace (the launcher's rootless mode) without having
+   * exec'd there is not that root, so it could not open our uid_map (runc's
+   * nsexec does the same). */
+  if (!c->new_userns || c->slow_path)
+    prctl (PR_SET_DUMPABLE, 0, 0, 0, 0);
   int r = init_stages (c, &report, &err);
   if (r > 0)
     _exit (0);

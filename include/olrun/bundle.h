@@ -15,6 +15,7 @@
 #include <sys/types.h>
 
 #include "olrun/error.h"
+#include "olrun/namespaces.h"
 
 /* Caps against decompression bombs and hostile tars.  0 means the default. */
 struct olrun_unpack_limits
@@ -152,10 +153,11 @@ struct olrun_config_opts
   bool in_userns;          /* the runtime runs in a user namespace: no sysfs of its own on the
                               host's network, /dev/pts without gid=5 unless mapped */
   bool tty_gid_mapped;     /* gid 5 exists in that user namespace */
-  bool inner_userns;       /* the container gets a user namespace of its own: */
-  uint32_t inner_uid, inner_gid;     /* container ids mapped to the outer namespace's 0 ... */
-  uint32_t inner_uid_size, inner_gid_size;  /* ... and the ones after it (1: only that id) */
+  bool inner_userns;       /* the container gets a user namespace of its own, with these maps
+                              (host ids: the outer namespace's) */
+  struct olrun_idmaps inner_uidmap, inner_gidmap;
   bool inner_as_user;      /* the process runs as inner_uid/gid, not as the image's User */
+  uint32_t inner_uid, inner_gid;
 };
 
 /* Generate the runtime-spec config.json text for an image.  rootfs_fd is
