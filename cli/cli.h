@@ -64,6 +64,11 @@ int olrun_cmd_state (struct olrun_cli *cli, int argc, char **argv);
 int olrun_cmd_kill (struct olrun_cli *cli, int argc, char **argv);
 int olrun_cmd_delete (struct olrun_cli *cli, int argc, char **argv);
 int olrun_cmd_list (struct olrun_cli *cli, int argc, char **argv);
+int olrun_cmd_pause (struct olrun_cli *cli, int argc, char **argv);
+int olrun_cmd_resume (struct olrun_cli *cli, int argc, char **argv);
+int olrun_cmd_update (struct olrun_cli *cli, int argc, char **argv);
+int olrun_cmd_events (struct olrun_cli *cli, int argc, char **argv);
+int olrun_cmd_ps (struct olrun_cli *cli, int argc, char **argv);
 int olrun_cmd_spec (struct olrun_cli *cli, int argc, char **argv);
 
 extern const struct olrun_option olrun_create_options[];
@@ -71,6 +76,9 @@ extern const struct olrun_option olrun_run_options[];
 extern const struct olrun_option olrun_kill_options[];
 extern const struct olrun_option olrun_delete_options[];
 extern const struct olrun_option olrun_list_options[];
+extern const struct olrun_option olrun_update_options[];
+extern const struct olrun_option olrun_events_options[];
+extern const struct olrun_option olrun_ps_options[];
 extern const struct olrun_option olrun_spec_options[];
 
 #endif

@@ -83,6 +83,8 @@ struct olrun_container
 
 /* The container's setup, in the child after clone3.  Never returns. */
 _Noreturn void olrun_init_main (struct olrun_container *c);
+/* In a new user namespace: have the parent write the maps, become root. */
+int olrun_init_userns_handshake (struct olrun_container *c, olrun_error_t *err);
 /* Slow path (init_ns.c): join the namespaces given by path, create the
  * rest.  Returns 1 in an intermediate process that has handed over to the
  * container's init (and must exit), 0 in the init, -1 on error. */
@@ -115,6 +117,10 @@ int olrun_notify_wait_ready (int fd, const char *host, int pidfd, pid_t pid, olr
  * caller's namespaces. */
 int olrun_hooks_run (const struct olrun_spec *spec, enum olrun_hook_kind kind, const char *state_json,
                      olrun_error_t *err);
+/* For poststart and poststop, whose failure the spec makes a warning:
+ * run them (if any) with the state in `status`, and warn on failure. */
+void olrun_hooks_run_warn (const struct olrun_spec *spec, enum olrun_hook_kind kind, const struct olrun_state *s,
+                           const char *status);
 /* The runtime-spec state JSON for a given status. */
 char *olrun_state_json (const struct olrun_state *s, const char *status, bool pretty);
 

@@ -163,25 +163,13 @@ signal_fd (sigset_t *old, olrun_error_t *err)
   return fd;
 }
 
+/* The state already says "running" (create recorded it for us). */
 static int
 start_inline (struct olrun_container *c, olrun_error_t *err)
 {
-  free (c->state.recorded_status);
-  c->state.recorded_status = xstrdup ("running");
-  if (olrun_state_write (c->state_dirfd, &c->state, err) < 0)
-    return -1;
   if (olrun_start_handshake (c->sync_parent, c->spec, &c->state, err) < 0)
     return -1;
-  if (c->spec->hooks.len[OLRUN_HOOK_POSTSTART])
-    {
-      _cleanup_free_ char *json = olrun_state_json (&c->state, "running", false);
-      olrun_error_t tmp = NULL;
-      if (olrun_hooks_run (c->spec, OLRUN_HOOK_POSTSTART, json, &tmp) < 0)
-        {
-          olrun_warn ("%s", tmp->msg);
-          olrun_error_release (&tmp);
-        }
-    }
+  olrun_hooks_run_warn (c->spec, OLRUN_HOOK_POSTSTART, &c->state, "running");
   return 0;
 }
 

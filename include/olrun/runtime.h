@@ -89,6 +89,24 @@ int olrun_container_state_json (const struct olrun_context *ctx, const char *id,
 /* The IDs under --root, sorted. */
 int olrun_container_list (const struct olrun_context *ctx, char ***ret_ids, olrun_error_t *err);
 
+/* The cgroup verbs (runtime/container_cgroup.c).  pause/resume freeze and
+ * thaw through cgroup.freeze; update writes new limits to the live cgroup
+ * and saves them in the state dir (resources.json). */
+int olrun_container_pause (const struct olrun_context *ctx, const char *id, olrun_error_t *err);
+int olrun_container_resume (const struct olrun_context *ctx, const char *id, olrun_error_t *err);
+int olrun_container_update (const struct olrun_context *ctx, const char *id, const struct olrun_resources *r,
+                            olrun_error_t *err);
+int olrun_container_stats (const struct olrun_context *ctx, const char *id, struct olrun_cgroup_stats *ret,
+                           olrun_error_t *err);
+int olrun_container_pids (const struct olrun_context *ctx, const char *id, pid_t **ret, size_t *ret_len,
+                          olrun_error_t *err);
+/* A linux.resources object from a file, or stdin for "-" (update --resources). */
+int olrun_resources_load (const char *path, struct olrun_resources **ret, olrun_error_t *err);
+/* The same from text; `name` prefixes errors. */
+int olrun_resources_parse_text (const char *text, const char *name, struct olrun_resources **ret, olrun_error_t *err);
+/* The runtime-spec JSON of r (heap string). */
+char *olrun_resources_to_json (const struct olrun_resources *r);
+
 /* ---- backends (backend.c) ----
  * The embedded runtime (this library), or an external runc-compatible
  * executable (crun, runc, a path) called with runc's command line. */
