@@ -415,6 +415,7 @@ olrun_launch (const struct olrun_context *ctx, const struct olrun_launch_opts *o
 {
   struct launch l = { .ctx = ctx, .o = o, .rctx = *ctx, .inst = { .dirfd = -1 }, .terminal = o->config.terminal };
   struct olrun_config_opts co = o->config;
+  co.writable = o->writable_tmpfs;
   bool is_bundle = false;
   int rc = launch_prepare (&l, &co, &is_bundle, err);
   if (rc == 0)
