@@ -179,6 +179,16 @@ write_process (olrun_jw_t *w, char **args, char **env, const char *cwd, uint32_t
   olrun_jw_key (w, "process");
   olrun_jw_object_open (w);
   olrun_jw_kv_bool (w, "terminal", o->terminal);
+  /* The caller's terminal size from the start: crun and runc otherwise
+   * only learn it at the first SIGWINCH. */
+  if (o->terminal && o->console_rows && o->console_cols)
+    {
+      olrun_jw_key (w, "consoleSize");
+      olrun_jw_object_open (w);
+      olrun_jw_kv_int (w, "height", o->console_rows);
+      olrun_jw_kv_int (w, "width", o->console_cols);
+      olrun_jw_object_close (w);
+    }
   olrun_jw_key (w, "user");
   olrun_jw_object_open (w);
   olrun_jw_kv_int (w, "uid", uid);

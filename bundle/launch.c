@@ -17,6 +17,7 @@
 #include <linux/mount.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -416,6 +417,12 @@ olrun_launch (const struct olrun_context *ctx, const struct olrun_launch_opts *o
   struct launch l = { .ctx = ctx, .o = o, .rctx = *ctx, .inst = { .dirfd = -1 }, .terminal = o->config.terminal };
   struct olrun_config_opts co = o->config;
   co.writable = o->writable_tmpfs;
+  struct winsize ws;
+  if (co.terminal && ioctl (STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
+    {
+      co.console_rows = ws.ws_row;
+      co.console_cols = ws.ws_col;
+    }
   bool is_bundle = false;
   int rc = launch_prepare (&l, &co, &is_bundle, err);
   if (rc == 0)

@@ -144,6 +144,7 @@ struct olrun_config_opts
   bool terminal;
   bool net_none;           /* a new network namespace (default: the host's, as Singularity) */
   /* The launcher's: */
+  unsigned short console_rows, console_cols;  /* process.consoleSize (0: none) */
   const struct olrun_bind *binds;
   size_t n_binds;
   bool writable;           /* root.readonly false (--writable-tmpfs); else tmpfs on /tmp, /var/tmp, /run */
