@@ -315,9 +315,15 @@ monitor_loop (struct monitor *m)
         m->out_fd = m->out_fd == m->master ? -1 : safe_close (m->out_fd);
       if (p[3].revents && !pump_output (m, m->err_fd, ATTACH_STDERR))
         m->err_fd = safe_close (m->err_fd);
-      for (size_t i = nc; i-- > 0;)
-        if (p[4 + i].revents)
-          client_input (m, i);
+      /* Writes above may have dropped clients (and moved others): look
+       * each ready one up by its fd. */
+      for (size_t i = 0; i < nc; i++)
+        for (size_t k = 0; p[4 + i].revents && k < m->n_clients; k++)
+          if (m->clients[k] == p[4 + i].fd)
+            {
+              client_input (m, k);
+              break;
+            }
       if (p[1].revents)
         accept_client (m);
       if (p[0].revents && handle_signal (m))
