@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/vfs.h>
 
@@ -23,18 +24,25 @@
 #include "olrun/util.h"
 #include "runtime/internal.h"
 
+/* The inode number of every procfs root (fs/proc/root.c). */
+#define PROC_ROOT_INO 1
+
 /* Become root of the new user namespace once the parent has written the
  * maps: until then we are the overflow uid, and files we create would be
  * owned by nobody. */
 int
 olrun_init_userns_handshake (struct olrun_container *c, olrun_error_t *err)
 {
+  /* A non-dumpable process's /proc files belong to root, so an
+   * unprivileged parent could not write our maps directly: dumpable for
+   * that moment only, while no process of the container exists yet. */
+  if (c->rootless && prctl (PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+    return olrun_fail (err, errno, "prctl DUMPABLE");
   if (olrun_sync_send (c->sync_child, SYNC_USERNS_READY, 0, -1, err) < 0
       || olrun_sync_recv (c->sync_child, SYNC_USERNS_DONE, NULL, NULL, err) < 0)
     return -1;
-  /* Dumpable until now (see olrun_init_main); nothing else runs in this
-   * fresh user namespace yet. */
-  prctl (PR_SET_DUMPABLE, 0, 0, 0, 0);
+  if (prctl (PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+    return olrun_fail (err, errno, "prctl DUMPABLE");
   /* A map without 0 (the launcher's rootless mode, for a user without
    * subordinate ids, maps only the user's own id): we keep our ids, and
    * still hold every capability in the namespace we were born with, until
@@ -51,10 +59,13 @@ static int
 open_proc_write (int dirfd, const char *path, olrun_error_t *err)
 {
   /* "self" is an ordinary symlink within /proc, so symlinks are allowed,
-   * but only beneath /proc, and no magic link (/proc/PID/fd/N...). */
+   * but only beneath /proc, and no magic link (/proc/PID/fd/N...).  No
+   * mount may be crossed either: a procfs file bind-mounted over the one
+   * we mean (another process's, a host-wide sysctl) is procfs too, and
+   * fstatfs alone would let the write through (CVE-2025-52881). */
   struct open_how how = {
     .flags = O_WRONLY | O_CLOEXEC,
-    .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+    .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV,
   };
   int fd = olrun_openat2 (dirfd, path, &how);
   if (fd < 0)
@@ -79,13 +90,19 @@ write_proc (int procfd, const char *path, const char *value, olrun_error_t *err)
   return 0;
 }
 
+/* /proc, checked to be the root of a procfs: in a joined mount namespace
+ * it is whatever that namespace mounted there. */
 static int
 open_proc (olrun_error_t *err)
 {
-  int fd = open ("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  _cleanup_close_ int fd = open ("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0)
     return olrun_fail (err, errno, "open /proc");
-  return fd;
+  struct statfs sfs;
+  struct stat st;
+  if (fstatfs (fd, &sfs) < 0 || sfs.f_type != PROC_SUPER_MAGIC || fstat (fd, &st) < 0 || st.st_ino != PROC_ROOT_INO)
+    return olrun_fail (err, EXDEV, "/proc is not the root of a procfs");
+  return TAKE_FD (fd);
 }
 
 /* Time offsets can only be set while no process is in the namespace:
@@ -104,6 +121,7 @@ setup_time_offsets (struct olrun_container *c, int procfd, olrun_error_t *err)
             l->monotonic_nanosecs, (long long) l->boottime_secs, l->boottime_nanosecs);
   if (write_proc (procfd, "self/timens_offsets", buf, err) < 0)
     return -1;
+  /* setns checks the fd is a time namespace: no procfs check needed. */
   _cleanup_close_ int ns = openat (procfd, "self/ns/time_for_children", O_RDONLY | O_CLOEXEC);
   if (ns < 0 || setns (ns, CLONE_NEWTIME) < 0)
     return olrun_fail (err, errno, "enter the time namespace");
@@ -140,7 +158,7 @@ setup_kernel_settings (struct olrun_container *c, olrun_error_t *err)
     return olrun_fail (err, errno, "setdomainname `%s`", s->domainname);
   if (write_sysctls (c, procfd, err) < 0)
     return -1;
-  if (s->process->has_oom_score_adj)
+  if (s->process && s->process->has_oom_score_adj)
     {
       char buf[16];
       snprintf (buf, sizeof buf, "%d", s->process->oom_score_adj);
@@ -174,6 +192,7 @@ rootfs_config (const struct olrun_container *c)
     .readonly_paths = s->linux.readonly_paths,
     .no_pivot = c->opts->no_pivot,
     .in_userns = s->linux.ns[OLRUN_NS_USER].enabled,
+    .rootless = c->rootless,
     .new_cgroupns = s->linux.ns[OLRUN_NS_CGROUP].enabled,
     .cgroup2_path = c->cgroup && c->cgroup->mountpoint ? c->state.cgroup_path : NULL,
     .cgroup2_mountpoint = c->cgroup ? c->cgroup->mountpoint : NULL,
@@ -181,13 +200,27 @@ rootfs_config (const struct olrun_container *c)
   };
 }
 
+/* Without a mount namespace of its own the container shares the caller's
+ * (runtime-spec: an unlisted namespace is inherited), where mounting
+ * would change the host: the root is entered by chroot alone. */
+int
+olrun_init_chroot (const char *rootfs, olrun_error_t *err)
+{
+  if (chroot (rootfs) < 0)
+    return olrun_fail (err, errno, "chroot to `%s`", rootfs);
+  if (chdir ("/") < 0)
+    return olrun_fail (err, errno, "chdir /");
+  return 0;
+}
+
 /* Filesystem, hooks and the terminal: from the namespaces to "created". */
 static int
 setup_container (struct olrun_container *c, olrun_error_t *err)
 {
   struct olrun_rootfs_config rc = rootfs_config (c);
+  bool own_mounts = c->spec->linux.ns[OLRUN_NS_MOUNT].enabled;
   int pid = 0;
-  if (olrun_mount_prepare (&rc, err) < 0)
+  if (own_mounts && olrun_mount_prepare (&rc, err) < 0)
     return -1;
   if (olrun_sync_send (c->sync_child, SYNC_HOOKS_READY, 0, -1, err) < 0
       || olrun_sync_recv (c->sync_child, SYNC_HOOKS_DONE, &pid, NULL, err) < 0)
@@ -202,8 +235,11 @@ setup_container (struct olrun_container *c, olrun_error_t *err)
       if (olrun_hooks_run (c->spec, OLRUN_HOOK_CREATE_CONTAINER, json, err) < 0)
         return -1;
     }
-  if (olrun_mount_finish (&rc, err) < 0)
+  if (own_mounts ? olrun_mount_finish (&rc, err) < 0 : olrun_init_chroot (c->rootfs, err) < 0)
     return -1;
+  /* A config without a process can be created; only start fails. */
+  if (c->spec->process == NULL)
+    return 0;
   if (c->spec->process->terminal)
     {
       _cleanup_close_ int master = -1;
@@ -243,6 +279,8 @@ wait_start_and_exec (struct olrun_container *c, int *report, olrun_error_t *err)
       if (olrun_hooks_run (c->spec, OLRUN_HOOK_START_CONTAINER, json, err) < 0)
         return -1;
     }
+  if (c->spec->process == NULL)
+    return olrun_invalid (err, "cannot start `%s`: its config has no process", c->id);
   return olrun_process_exec (c->spec->process, c->exe_path, c->opts->preserve_fds, &conn, 1, c->seccomp, conn,
                              err);
 }
@@ -251,6 +289,10 @@ static int
 init_stages (struct olrun_container *c, int *report, olrun_error_t *err)
 {
   c->sync_parent = safe_close (c->sync_parent);
+  /* First, while no process of the container exists yet (in the slow
+   * path the init forked later inherits it). */
+  if (olrun_process_protect_exe (&c->exe_guard, err) < 0)
+    return -1;
   if (c->slow_path)
     {
       int r = olrun_init_join_namespaces (c, err);
@@ -261,7 +303,8 @@ init_stages (struct olrun_container *c, int *report, olrun_error_t *err)
     return -1;
   if (setsid () < 0)
     return olrun_fail (err, errno, "setsid");
-  if (setup_kernel_settings (c, err) < 0 || setup_container (c, err) < 0)
+  if (setup_kernel_settings (c, err) < 0 || setup_container (c, err) < 0
+      || olrun_process_apply_linux (&c->spec->linux, err) < 0)
     return -1;
   /* Nothing of ours but the sockets survives past this point; the
    * caller's --preserve-fds are the user's. */
@@ -298,15 +341,8 @@ olrun_init_main (struct olrun_container *c)
   sigemptyset (&none);
   sigprocmask (SIG_SETMASK, &none, NULL);
   /* Not dumpable until execve: no process of the container can ptrace us
-   * or open /proc/PID/exe (the olrun binary) meanwhile (CVE-2019-5736).
-   * With a new user namespace, only once the parent has written our id
-   * maps: the /proc files of a non-dumpable task belong to the root of
-   * the user namespace its mm was exec'd in, and a runtime that itself
-   * runs in a user namespace (the launcher's rootless mode) without having
-   * exec'd there is not that root, so it could not open our uid_map (runc's
-   * nsexec does the same). */
-  if (!c->new_userns || c->slow_path)
-    prctl (PR_SET_DUMPABLE, 0, 0, 0, 0);
+   * or open /proc/PID/exe (the olrun binary) meanwhile (CVE-2019-5736). */
+  prctl (PR_SET_DUMPABLE, 0, 0, 0, 0);
   int r = init_stages (c, &report, &err);
   if (r > 0)
     _exit (0);
