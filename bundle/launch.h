@@ -71,6 +71,11 @@ int launch_teardown (struct launch *l, bool keep_record, olrun_error_t *err);
  * /etc/subuid and newuidmap allow.  Fills the config's user-namespace
  * fields. */
 int launch_enter_userns (struct launch *l, struct olrun_config_opts *co, olrun_error_t *err);
+/* The container's id map inside the outer namespace, whose ids are 0 (the
+ * user) and 1..extra (the subordinate ones): `id` mapped to the outer 0
+ * with the rest around it, or with identity (--fakeroot) the outer ids as
+ * they are; one extent per outer extent. */
+void launch_inner_map (struct olrun_idmaps *m, uint32_t id, uint32_t extra, bool identity);
 /* A private mount namespace for the bundle's mounts: they vanish with the
  * launch, even when it is killed. */
 int launch_enter_mountns (const char *launch_dir, olrun_error_t *err);

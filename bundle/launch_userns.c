@@ -211,8 +211,8 @@ push_map (struct olrun_idmaps *m, uint32_t container_id, uint32_t host_id, uint3
  * around it, so 0 and nobody still exist in the container:
  *   [0, id) -> 1..,  id -> 0,  (id, extra] -> id+1..
  * With --fakeroot, or as root, the outer ids as they are. */
-static void
-inner_map (struct olrun_idmaps *m, uint32_t id, uint32_t extra, bool identity)
+void
+launch_inner_map (struct olrun_idmaps *m, uint32_t id, uint32_t extra, bool identity)
 {
   /* One extent per outer extent: the kernel maps each extent of a child
    * namespace through a single extent of its parent, never across two. */
@@ -249,8 +249,8 @@ launch_enter_userns (struct launch *l, struct olrun_config_opts *co, olrun_error
     olrun_debug ("setgroups in the user namespace: %s", strerror (errno));
   co->in_userns = true;
   co->inner_userns = true;
-  inner_map (&co->inner_uidmap, uid, om.uid_extra, l->o->fakeroot);
-  inner_map (&co->inner_gidmap, gid, om.gid_extra, l->o->fakeroot);
+  launch_inner_map (&co->inner_uidmap, uid, om.uid_extra, l->o->fakeroot);
+  launch_inner_map (&co->inner_gidmap, gid, om.gid_extra, l->o->fakeroot);
   if (!l->o->fakeroot)
     {
       co->inner_as_user = true;

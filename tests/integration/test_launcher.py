@@ -277,3 +277,14 @@ def test_terminal_raw_mode_restored_and_size_passed(launcher, image):
     assert status == 7, out
     assert "/dev/pts/0" in out and "33 101" in out
     assert before == after
+
+
+@pytest.mark.skipif(not os.path.exists("/usr/share/containers/seccomp.json"), reason="podman's profile missing")
+def test_seccomp_profile_is_the_one_podman_writes(launcher, image, tmp_path):
+    import seccomp_profiles
+    keep = tmp_path / "kept"
+    launcher.run("--keep-bundle", keep, image["ref"], "true", check=True)
+    try:
+        assert read_json(keep / "config.json")["linux"]["seccomp"] == seccomp_profiles.podman_profile()
+    finally:
+        subprocess.run([launcher.cmd()[0], "bundle", "delete", str(keep)], check=True)
