@@ -7,6 +7,7 @@ import os
 import pwd
 import shutil
 import subprocess
+import tempfile
 import uuid
 
 import pytest
@@ -38,17 +39,16 @@ def users():
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    """A layout and a directory the test users can read and write in."""
-    d = str(tmp_path_factory.mktemp("rootless"))
-    p = d
-    while p not in ("/", "/tmp"):
-        os.chmod(p, os.stat(p).st_mode | 0o755)
-        p = os.path.dirname(p)
+def world():
+    """A layout and a directory the test users can read and write in.  Not
+    under pytest's basetemp: pytest keeps that 0700, also while another
+    worker runs."""
+    d = tempfile.mkdtemp(prefix="olrun-rootless-", dir="/tmp")
     os.chmod(d, 0o1777)
     write_image(os.path.join(d, "layout"), cmd=["id"])
     subprocess.run(["chmod", "-R", "a+rX", os.path.join(d, "layout")], check=True)
-    return d
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
 
 
 class User:
