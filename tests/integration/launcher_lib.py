@@ -7,12 +7,9 @@ import os
 import shutil
 import subprocess
 import tempfile
-import time
 
 import images_lib as L
-
-OLRUN = os.environ.get("OLRUN", os.path.join(os.path.dirname(__file__), "../../olrun"))
-HELPERS = os.environ.get("OLRUN_HELPERS", "")
+from conftest import HELPERS, OLRUN, wait_for  # noqa: F401 (wait_for: for the tests)
 
 
 def busybox_full_layer(extra_files=None):
@@ -120,15 +117,6 @@ class Launcher:
     def instances(self):
         d = os.path.join(self.root, ".launch")
         return sorted(e for e in os.listdir(d) if not e.startswith(".")) if os.path.isdir(d) else []
-
-
-def wait_for(pred, timeout=10.0, step=0.02):
-    end = time.time() + timeout
-    while time.time() < end:
-        if pred():
-            return True
-        time.sleep(step)
-    return False
 
 
 def pure_cgroup2_wrap():
