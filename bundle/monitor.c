@@ -129,10 +129,32 @@ start_external (struct monitor *m, const int child[3], const char *console, olru
   _cleanup_free_ char *cs = console ? xasprintf ("--console-socket=%s", console) : NULL;
   char *args[] = { "create", "--bundle", l->bundle, "--pid-file", pidfile, cs ? cs : l->inst.id, cs ? l->inst.id : NULL,
                    NULL };
-  if (olrun_backend_call (l->backend, &l->rctx, args, child, err) < 0 || read_pid_file (l->inst.dirfd, &m->init_pid, err) < 0)
-    return -1;
   char *start[] = { "start", l->inst.id, NULL };
-  return olrun_backend_call (l->backend, &l->rctx, start, NULL, err);
+  /* Our stdio is /dev/null: the backend's own errors go to a log of the
+   * instance (unless the caller gave --log), whose last line is the why. */
+  _cleanup_free_ char *log = l->rctx.log_path ? NULL : xasprintf ("%s/backend.log", l->inst.dir);
+  if (log)
+    l->rctx.log_path = log;
+  int rc = olrun_backend_call (l->backend, &l->rctx, args, child, err);
+  if (rc == 0)
+    rc = read_pid_file (l->inst.dirfd, &m->init_pid, err);
+  if (rc == 0)
+    rc = olrun_backend_call (l->backend, &l->rctx, start, NULL, err);
+  _cleanup_free_ char *text = NULL;
+  size_t len = 0;
+  olrun_error_t tmp = NULL;
+  if (rc < 0 && log && olrun_read_file_at (l->inst.dirfd, "backend.log", &text, &len, &tmp) == 0 && len > 0)
+    {
+      while (len > 0 && text[len - 1] == '\n')
+        text[--len] = '\0';
+      _cleanup_free_ char *what = xstrdup ((*err)->msg);
+      olrun_error_release (err);
+      olrun_fail (err, 0, "%s: %s", what, strrchr (text, '\n') ? strrchr (text, '\n') + 1 : text);
+    }
+  olrun_error_release (&tmp);
+  if (log)
+    l->rctx.log_path = NULL;
+  return rc;
 }
 
 static int
@@ -397,12 +419,10 @@ monitor_main (struct launch *l, int report)
   olrun_error_t err = NULL;
   if (monitor_setup (&m, &err) < 0 || monitor_start (&m, &err) < 0)
     {
+      /* The launcher, which waits for this report, tears the launch down. */
+      monitor_close (&m);
       olrun_write_all (report, "e", 1);
       olrun_error_write_fd (report, err);
-      olrun_error_release (&err);
-      monitor_close (&m);
-      launch_teardown (l, false, &err);
-      olrun_error_release (&err);
       _exit (1);
     }
   /* Running: the launcher may print the ID and go. */

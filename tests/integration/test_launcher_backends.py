@@ -106,3 +106,10 @@ def test_a_missing_backend_is_named(tmp_path, image):
         p = l.olrun("--backend", name, "list")
         assert p.returncode == 1 and words in p.stderr, p.stderr
     assert leftovers(l.root) == []
+
+
+def test_a_detached_start_that_fails_is_reported_and_undone(launcher, image):
+    p = launcher.run("-q", "-d", "--backend", launcher.backend, image["ref"], "/nonexistent-program")
+    assert p.returncode in (1, 127), p.stdout
+    assert "nonexistent-program" in p.stderr and p.stdout == ""
+    assert launcher.instances() == []
