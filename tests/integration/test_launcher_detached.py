@@ -172,3 +172,11 @@ def _holds(pid, cid):
     except OSError:
         pass
     return False
+
+
+def test_logs_follow_until_the_instance_exits(launcher, image):
+    cid = detach(launcher, image["ref"], "sh", "-c", "for i in 1 2 3; do echo line-$i; sleep 0.2; done")
+    p = launcher.olrun("logs", "--follow", cid, timeout=30)
+    assert p.returncode == 0
+    assert p.stdout.split() == ["line-1", "line-2", "line-3"]
+    assert finished(launcher, cid)
