@@ -21,6 +21,7 @@
 #include <sys/mount.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 
 #include "bundle/launch.h"
@@ -308,6 +309,60 @@ restore_signals (struct launch *l)
   l->masked = false;
 }
 
+/* The pid of the container's init, from `BACKEND state ID`; 0 if unknown. */
+static pid_t
+external_init_pid (struct launch *l)
+{
+  int out[2];
+  if (pipe2 (out, O_CLOEXEC) < 0)
+    return 0;
+  int null = open ("/dev/null", O_RDWR | O_CLOEXEC);
+  int stdio[3] = { null, out[1], null };
+  char *args[] = { "state", l->inst.id, NULL };
+  pid_t child = -1, pid = 0;
+  olrun_error_t e = NULL;
+  _cleanup_free_ char *text = NULL;
+  size_t len = 0;
+  int rc = olrun_backend_spawn (l->backend, &l->rctx, args, stdio, &child, &e);
+  safe_close (out[1]);
+  safe_close (null);
+  if (rc == 0)
+    rc = olrun_read_fd (out[0], &text, &len, &e);
+  safe_close (out[0]);
+  olrun_error_t waited = NULL;
+  if (child > 0 && olrun_backend_wait (l->backend, child, "state", NULL, &waited) < 0)
+    rc = -1;
+  olrun_error_release (&waited);
+  _cleanup_json_doc_ olrun_json_doc_t *doc = NULL;
+  int64_t v = 0;
+  if (rc == 0 && olrun_json_parse (text, len, "state", &doc, &e) == 0)
+    {
+      const olrun_json_t *n = olrun_json_get (olrun_json_root (doc), "pid");
+      if (n && n->type == OLRUN_JSON_NUMBER && olrun_json_number_int64 (n, &v) == 0 && v > 0)
+        pid = (pid_t) v;
+    }
+  olrun_error_release (&e);
+  return pid;
+}
+
+/* crun 1.8.1's own `run` does not pass a new window size on to the
+ * container's terminal (runc's does): set it on the pty its init has as
+ * stdin, which makes the kernel send the container its SIGWINCH. */
+static void
+external_winsize (struct launch *l)
+{
+  struct winsize ws;
+  if (!l->terminal || ioctl (STDIN_FILENO, TIOCGWINSZ, &ws) < 0)
+    return;
+  pid_t pid = external_init_pid (l);
+  _cleanup_free_ char *path = xasprintf ("/proc/%d/fd/0", (int) pid);
+  _cleanup_close_ int fd = pid > 0 ? open (path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC) : -1;
+  struct stat st;
+  /* Only a pty slave (Unix98 majors 136-143): never another file. */
+  if (fd >= 0 && fstat (fd, &st) == 0 && S_ISCHR (st.st_mode) && major (st.st_rdev) >= 136 && major (st.st_rdev) <= 143)
+    ioctl (fd, TIOCSWINSZ, &ws);
+}
+
 /* An external backend in the foreground: `BACKEND run`, with the caller's
  * stdio and terminal (the backend relays it), signals forwarded.  Those
  * the kernel sends (a terminal's ^C, SIGWINCH) reach the backend directly,
@@ -340,7 +395,9 @@ run_external (struct launch *l, int *ret_status, olrun_error_t *err)
               break;
             }
         }
-      else if (si.ssi_code != SI_KERNEL && si.ssi_signo != SIGWINCH)
+      else if (si.ssi_signo == SIGWINCH)
+        external_winsize (l);
+      else if (si.ssi_code != SI_KERNEL)
         kill (pid, (int) si.ssi_signo);
     }
   sigprocmask (SIG_SETMASK, &old, NULL);

@@ -2,11 +2,17 @@
 with every applet, the static test helpers, an image config), a shared
 cache, runs of `olrun run` that capture output through files, and the
 checks for what a launch may leave behind."""
+import fcntl
 import json
 import os
+import pty
+import select
 import shutil
+import struct
 import subprocess
 import tempfile
+import termios
+import time
 
 import images_lib as L
 from conftest import HELPERS, OLRUN, wait_for  # noqa: F401 (wait_for: for the tests)
@@ -134,3 +140,43 @@ def backends():
 def read_json(path):
     with open(path) as f:
         return json.load(f)
+
+
+class PtySession:
+    """A command on a pty of its own, as a user at a terminal: its
+    controlling terminal, in the foreground."""
+
+    def __init__(self, cmd, rows=24, cols=80):
+        self.master, self.slave = pty.openpty()
+        self.resize(rows, cols)
+        self.before = termios.tcgetattr(self.slave)
+        self.proc = subprocess.Popen(cmd, stdin=self.slave, stdout=self.slave, stderr=self.slave,
+                                     start_new_session=True,
+                                     preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0))
+        self.out = b""
+
+    def resize(self, rows, cols):
+        """What a terminal emulator does: the kernel then sends SIGWINCH."""
+        fcntl.ioctl(self.slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+
+    def type(self, data):
+        os.write(self.master, data)
+
+    def read_until(self, needle, timeout=10):
+        end = time.time() + timeout
+        while needle not in self.out and time.time() < end:
+            r, _, _ = select.select([self.master], [], [], 0.05)
+            if r:
+                try:
+                    self.out += os.read(self.master, 65536)
+                except OSError:
+                    break
+        return needle in self.out
+
+    def close(self, timeout=20):
+        """Wait for the command; (exit status, the terminal's settings)."""
+        status = self.proc.wait(timeout=timeout)
+        after = termios.tcgetattr(self.slave)
+        os.close(self.master)
+        os.close(self.slave)
+        return status, after

@@ -4,17 +4,13 @@ no instance, no container state, no mount."""
 import hashlib
 import json
 import os
-import pty
-import select
 import signal
 import subprocess
-import termios
-import time
 
 import pytest
 
 import images_lib as L
-from launcher_lib import Launcher, leftovers, read_json, wait_for, write_image, write_images
+from launcher_lib import Launcher, PtySession, leftovers, read_json, wait_for, write_image, write_images
 
 
 @pytest.fixture(scope="module")
@@ -245,38 +241,23 @@ def test_a_killed_launch_is_cleaned_up_by_the_next(launcher, image):
                     open("/proc/%d/stat" % pid).read().split()[2] == "Z")
 
 
-def _pty_run(cmd, script, winsize=(33, 101), timeout=20):
-    """Run cmd on a new pty, type script, return (output, status, termios
-    before, termios after)."""
-    master, slave = pty.openpty()
-    import fcntl
-    import struct
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", winsize[0], winsize[1], 0, 0))
-    before = termios.tcgetattr(slave)
-    p = subprocess.Popen(cmd, stdin=slave, stdout=slave, stderr=slave, start_new_session=True,
-                         preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0))
-    os.write(master, script)
-    out, end = b"", time.time() + timeout
-    while time.time() < end and p.poll() is None:
-        r, _, _ = select.select([master], [], [], 0.05)
-        if r:
-            try:
-                out += os.read(master, 65536)
-            except OSError:
-                break
-    p.wait(timeout=timeout)
-    after = termios.tcgetattr(slave)
-    os.close(master)
-    os.close(slave)
-    return out.decode(errors="replace"), p.returncode, before, after
+def terminal_session(cmd):
+    """A launch on a terminal: the size reaches the container at the start
+    and on SIGWINCH; the caller's terminal settings come back unchanged."""
+    t = PtySession(cmd, rows=33, cols=101)
+    t.type(b"tty; stty size\r")
+    assert t.read_until(b"33 101"), t.out
+    t.resize(50, 132)
+    t.type(b"stty size; exit 7\r")
+    assert t.read_until(b"50 132"), t.out
+    status, after = t.close()
+    assert status == 7, t.out
+    assert b"/dev/pts/0" in t.out
+    assert after == t.before
 
 
 def test_terminal_raw_mode_restored_and_size_passed(launcher, image):
-    out, status, before, after = _pty_run(launcher.cmd(*launcher.run_args(image["ref"], "sh")),
-                                          b"tty; stty size; exit 7\r")
-    assert status == 7, out
-    assert "/dev/pts/0" in out and "33 101" in out
-    assert before == after
+    terminal_session(launcher.cmd(*launcher.run_args(image["ref"], "sh")))
 
 
 @pytest.mark.skipif(not os.path.exists("/usr/share/containers/seccomp.json"), reason="podman's profile missing")

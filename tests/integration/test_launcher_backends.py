@@ -13,7 +13,7 @@ import pytest
 
 from launcher_lib import Launcher, backends, leftovers, pure_cgroup2_wrap, wait_for, write_image
 from test_launcher_detached import Terminal
-from test_launcher import _pty_run
+from test_launcher import terminal_session
 
 SCRIPT = "echo out; echo err >&2; id; hostname; pwd; echo $IMAGE_VAR; cat /data/pristine; " \
          "grep -c . /proc/self/mountinfo >/dev/null; exit 5"
@@ -54,12 +54,7 @@ def test_stdin_byte_exact(launcher, image):
 
 
 def test_terminal(launcher, image):
-    out, status, before, after = _pty_run(launcher.cmd(*launcher.run_args("--backend", launcher.backend,
-                                                                           image["ref"], "sh")),
-                                          b"tty; stty size; exit 6\r")
-    assert status == 6, out
-    assert "/dev/pts/0" in out and "33 101" in out
-    assert before == after
+    terminal_session(launcher.cmd(*launcher.run_args("--backend", launcher.backend, image["ref"], "sh")))
 
 
 def test_detached_attach_stop(launcher, image):

@@ -1,17 +1,12 @@
 """Detached instances: `olrun run -d`, olrun's own monitor, attach (with
 the ctrl-p ctrl-q detach keys), logs, stop, and delete of the record."""
-import fcntl
 import os
-import pty
-import select
-import struct
 import subprocess
-import termios
 import time
 
 import pytest
 
-from launcher_lib import OLRUN, Launcher, leftovers, read_json, wait_for, write_image
+from launcher_lib import Launcher, PtySession, leftovers, wait_for, write_image
 
 
 @pytest.fixture(scope="module")
@@ -65,39 +60,9 @@ def test_detached_run_logs_records_the_status_and_tears_down(launcher, image):
     assert launcher.instances() == []
 
 
-class Terminal:
-    """`olrun attach ID` on a pty of its own, as a user at a terminal."""
-
-    def __init__(self, launcher, cid, rows=24, cols=80):
-        self.master, slave = pty.openpty()
-        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
-        self.before = termios.tcgetattr(slave)
-        self.slave = slave
-        self.proc = subprocess.Popen(launcher.cmd("attach", cid), stdin=slave, stdout=slave, stderr=slave,
-                                     start_new_session=True,
-                                     preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0))
-        self.out = b""
-
-    def type(self, data):
-        os.write(self.master, data)
-
-    def read_until(self, needle, timeout=10):
-        end = time.time() + timeout
-        while needle not in self.out and time.time() < end:
-            r, _, _ = select.select([self.master], [], [], 0.05)
-            if r:
-                try:
-                    self.out += os.read(self.master, 65536)
-                except OSError:
-                    break
-        return needle in self.out
-
-    def close(self):
-        status = self.proc.wait(timeout=20)
-        after = termios.tcgetattr(self.slave)
-        os.close(self.master)
-        os.close(self.slave)
-        return status, after
+def Terminal(launcher, cid, rows=24, cols=80):
+    """`olrun attach ID` on a terminal of its own."""
+    return PtySession(launcher.cmd("attach", cid), rows, cols)
 
 
 def test_attach_type_detach_and_attach_again(launcher, image):
