@@ -248,8 +248,14 @@ def terminal_session(cmd):
     t.type(b"tty; stty size\r")
     assert t.read_until(b"33 101"), t.out
     t.resize(50, 132)
-    t.type(b"stty size; exit 7\r")
-    assert t.read_until(b"50 132"), t.out
+    # The new size travels with SIGWINCH, apart from what is typed: ask
+    # until it has arrived.
+    for _ in range(20):
+        t.type(b"stty size\r")
+        if t.read_until(b"50 132", timeout=0.5):
+            break
+    assert b"50 132" in t.out, t.out
+    t.type(b"exit 7\r")
     status, after = t.close()
     assert status == 7, t.out
     assert b"/dev/pts/0" in t.out
