@@ -370,17 +370,13 @@ external_winsize (struct launch *l)
 static int
 run_external (struct launch *l, int *ret_status, olrun_error_t *err)
 {
-  sigset_t all, old;
-  sigfillset (&all);
-  static const int sync_sigs[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGPIPE };
-  for (size_t i = 0; i < ARRAY_SIZE (sync_sigs); i++)
-    sigdelset (&all, sync_sigs[i]);
-  if (sigprocmask (SIG_BLOCK, &all, &old) < 0)
-    return olrun_fail (err, errno, "sigprocmask");
-  _cleanup_close_ int sfd = signalfd (-1, &all, SFD_CLOEXEC);
+  sigset_t old;
+  _cleanup_close_ int sfd = olrun_signals_forward_fd (&old, err);
+  if (sfd < 0)
+    return -1;
   char *args[] = { "run", "--bundle", l->bundle, l->inst.id, NULL };
   pid_t pid = -1;
-  int rc = sfd < 0 ? olrun_fail (err, errno, "signalfd") : olrun_backend_spawn (l->backend, &l->rctx, args, NULL, &pid, err);
+  int rc = olrun_backend_spawn (l->backend, &l->rctx, args, NULL, &pid, err);
   while (rc == 0)
     {
       struct signalfd_siginfo si;

@@ -3,6 +3,7 @@
 #ifndef OLRUN_RUNTIME_H
 #define OLRUN_RUNTIME_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -147,6 +148,11 @@ int olrun_backend_wait (const struct olrun_backend *b, pid_t pid, const char *ve
 /* spawn + wait, failing on a non-zero exit. */
 int olrun_backend_call (const struct olrun_backend *b, const struct olrun_context *ctx, char *const *args,
                         const int *stdio, olrun_error_t *err);
+
+/* Block every signal but the synchronous ones (SEGV, BUS, ILL, FPE, PIPE)
+ * and return a signalfd for them, to forward them to a container (run.c,
+ * and the launcher's external backends); *old gets the previous mask. */
+int olrun_signals_forward_fd (sigset_t *old, olrun_error_t *err);
 
 /* The caller's terminal in raw mode while a container's pty is relayed
  * (run.c, and the launcher's attach); false when fd is not a terminal. */
