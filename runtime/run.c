@@ -34,12 +34,9 @@ relay_begin (struct relay *r)
 {
   r->stdin_open = r->master >= 0;
   r->master_open = r->master >= 0;
-  if (r->master < 0 || !isatty (STDIN_FILENO) || tcgetattr (STDIN_FILENO, &r->saved) < 0)
-    return;
-  struct termios raw = r->saved;
-  cfmakeraw (&raw);
   /* The caller's terminal is restored in relay_end, on every path out. */
-  r->raw = tcsetattr (STDIN_FILENO, TCSANOW, &raw) == 0;
+  if (r->master < 0 || !(r->raw = olrun_tty_raw (STDIN_FILENO, &r->saved)))
+    return;
   struct winsize ws;
   if (ioctl (STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
     ioctl (r->master, TIOCSWINSZ, &ws);
@@ -49,7 +46,7 @@ static void
 relay_end (struct relay *r)
 {
   if (r->raw)
-    tcsetattr (STDIN_FILENO, TCSANOW, &r->saved);
+    olrun_tty_restore (STDIN_FILENO, &r->saved);
   r->raw = false;
 }
 
@@ -148,8 +145,8 @@ wait_loop (struct olrun_container *c, struct relay *r, int sfd, int *ret_status,
 
 /* Block the signals we forward, before the container can be told to
  * start, so none is lost between start and the wait loop. */
-static int
-signal_fd (sigset_t *old, olrun_error_t *err)
+int
+olrun_signals_forward_fd (sigset_t *old, olrun_error_t *err)
 {
   sigset_t all;
   sigfillset (&all);
@@ -162,7 +159,11 @@ signal_fd (sigset_t *old, olrun_error_t *err)
     return olrun_fail (err, errno, "sigprocmask");
   int fd = signalfd (-1, &all, SFD_CLOEXEC);
   if (fd < 0)
-    return olrun_fail (err, errno, "signalfd");
+    {
+      int e = errno;
+      sigprocmask (SIG_SETMASK, old, NULL);
+      return olrun_fail (err, e, "signalfd");
+    }
   return fd;
 }
 
@@ -182,7 +183,7 @@ olrun_container_run (const struct olrun_context *ctx, const struct olrun_create_
                      olrun_error_t *err)
 {
   sigset_t old;
-  _cleanup_close_ int sfd = o->detach ? -1 : signal_fd (&old, err);
+  _cleanup_close_ int sfd = o->detach ? -1 : olrun_signals_forward_fd (&old, err);
   if (!o->detach && sfd < 0)
     return -1;
   _cleanup_container_ struct olrun_container *c = NULL;
