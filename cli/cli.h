@@ -65,6 +65,7 @@ int olrun_cmd_kill (struct olrun_cli *cli, int argc, char **argv);
 int olrun_cmd_delete (struct olrun_cli *cli, int argc, char **argv);
 int olrun_cmd_list (struct olrun_cli *cli, int argc, char **argv);
 int olrun_cmd_spec (struct olrun_cli *cli, int argc, char **argv);
+int olrun_cmd_exec (struct olrun_cli *cli, int argc, char **argv);
 
 extern const struct olrun_option olrun_create_options[];
 extern const struct olrun_option olrun_run_options[];
@@ -72,5 +73,6 @@ extern const struct olrun_option olrun_kill_options[];
 extern const struct olrun_option olrun_delete_options[];
 extern const struct olrun_option olrun_list_options[];
 extern const struct olrun_option olrun_spec_options[];
+extern const struct olrun_option olrun_exec_options[];
 
 #endif

@@ -28,6 +28,7 @@ const struct olrun_command olrun_commands[] = {
   { "create", "ID", "Create a container from a bundle; it waits for `start`.", olrun_create_options, olrun_cmd_create },
   { "start", "ID", "Start a created container.", NULL, olrun_cmd_start },
   { "run", "ID", "Create and start a container, and wait for it unless --detach.", olrun_run_options, olrun_cmd_run },
+  { "exec", "ID [COMMAND [ARG...]]", "Run one more process in a running container.", olrun_exec_options, olrun_cmd_exec },
   { "state", "ID", "Print the state of a container as JSON.", NULL, olrun_cmd_state },
   { "kill", "ID [SIGNAL]", "Send a signal (default SIGTERM) to a container.", olrun_kill_options, olrun_cmd_kill },
   { "delete", "ID", "Delete a container.", olrun_delete_options, olrun_cmd_delete },

@@ -2,9 +2,11 @@
 #ifndef OLRUN_RUNTIME_INTERNAL_H
 #define OLRUN_RUNTIME_INTERNAL_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <termios.h>
 
 #include "olrun/runtime.h"
 #include "olrun/spec.h"
@@ -23,6 +25,9 @@ int olrun_state_read (int dirfd, const char *id, struct olrun_state **ret, olrun
  * time checked); *ret_pidfd = -1 when it is gone. */
 int olrun_state_pidfd (const struct olrun_state *s, int *ret_pidfd, olrun_error_t *err);
 int olrun_proc_stat (pid_t pid, uint64_t *ret_start, char *ret_state);
+/* --pid-file: the decimal pid, no newline, written to a temp file and
+ * renamed (clients read it as soon as it exists). */
+int olrun_pid_file_write (const char *path, pid_t pid, olrun_error_t *err);
 
 /* ---- sync messages (sync.c) ---- */
 enum olrun_sync_type
@@ -110,11 +115,35 @@ char *olrun_state_json (const struct olrun_state *s, const char *status, bool pr
 
 /* ---- terminal (terminal.c) ---- */
 /* In the container, after pivot_root: a pty from its devpts; returns the
- * master, makes the slave stdio and the controlling terminal, and binds it
- * on /dev/console. */
-int olrun_terminal_setup (const struct olrun_process *p, int *ret_master, olrun_error_t *err);
+ * master, makes the slave stdio and the controlling terminal (the caller
+ * must lead a session), and with `console` binds it on /dev/console (the
+ * container's init; not an exec'd process). */
+int olrun_terminal_setup (const struct olrun_process *p, bool console, int *ret_master, olrun_error_t *err);
 /* Send the master to a --console-socket (one sendmsg, non-empty payload). */
 int olrun_terminal_send (int sock, int master, olrun_error_t *err);
 int olrun_console_socket_connect (const char *path, int *ret_fd, olrun_error_t *err);
+
+/* ---- the foreground wait of run and exec (relay.c) ---- */
+struct olrun_relay
+{
+  int master;               /* pty master, or -1 without a terminal */
+  bool master_open;         /* false once the slave side hung up (EIO) */
+  bool stdin_open;
+  bool raw;                 /* stdin was put in raw mode */
+  struct termios saved;
+};
+/* Block every signal olrun forwards and return a signalfd for them; the
+ * old mask goes to *ret_old.  Call before the process can start, so no
+ * signal is lost. */
+int olrun_relay_block_signals (sigset_t *ret_old, olrun_error_t *err);
+/* With a pty master: the caller's terminal goes raw (if stdin is one) and
+ * its size is copied to the pty.  olrun_relay_end restores it. */
+void olrun_relay_begin (struct olrun_relay *r, int master);
+void olrun_relay_end (struct olrun_relay *r);
+/* Wait for our child `pid`, forwarding signals to `pidfd` and copying
+ * stdin to the master and the master to stdout; *ret_status is the exit
+ * code (128+signal for a signal). */
+int olrun_relay_wait (struct olrun_relay *r, int sfd, pid_t pid, int pidfd, int *ret_status, olrun_error_t *err);
+int olrun_exit_code (int status);
 
 #endif
