@@ -302,3 +302,66 @@ def test_user_namespace(running, bundle, tmp_path):
     c.exec("sleep", "1000", opts=("-d", "--pid-file", tmp_path / "pid"), check=True)
     with open("/proc/%s/status" % (tmp_path / "pid").read_text()) as f:
         assert status_fields(f.read(), ("Uid",))["Uid"].split()[0] == "100000"
+
+
+def test_tty_console_socket_detached(running, bundle, olrun, tmp_path):
+    from test_terminal import ConsoleSocket
+    c = running(bundle)
+    cs = ConsoleSocket(tmp_path / "console.sock")
+    try:
+        p = c.exec("sh", "-c", "tty; stty size; echo $$; read x; echo got:$x",
+                   opts=("-t", "-d", "--console-socket", cs.path, "--pid-file", tmp_path / "pid"))
+        assert p.returncode == 0, p.stderr
+        cs.thread.join(timeout=5)
+        assert cs.master is not None and cs.payload
+        out = cs.read_until(b"\n", timeout=10)
+        while out.count("\n") < 3:
+            out += cs.read_until(b"\n", timeout=10)
+        lines = out.replace("\r", "").splitlines()
+        assert lines[0].startswith("/dev/pts/"), lines
+        # The pty is the container's: its devpts, visible to its processes.
+        assert c.exec("test", "-c", lines[0]).returncode == 0
+        # The process leads its own session on the pty (it is pid $$ in the container).
+        os.write(cs.master, b"hello\n")
+        assert "got:hello" in cs.read_until(b"got:hello")
+        assert wait_for(lambda: not os.path.exists("/proc/%s" % (tmp_path / "pid").read_text()))
+    finally:
+        cs.close()
+    # Without a socket a detached terminal has no taker; a socket without -t nothing to take.
+    p = c.exec("true", opts=("-t", "-d"))
+    assert p.returncode == 255 and "--console-socket" in p.stderr
+    p = c.exec("true", opts=("--console-socket", tmp_path / "console.sock"))
+    assert p.returncode == 255 and "needs a terminal" in p.stderr
+
+
+def test_tty_foreground_relays_callers_terminal(running, bundle, olrun):
+    import fcntl
+    import pty
+    import select
+    import struct
+    import termios
+    c = running(bundle)
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 33, 111, 0, 0))
+    before = termios.tcgetattr(slave)
+    proc = subprocess.Popen(olrun.cmd("exec", "-t", c.id, "sh", "-c", "tty; stty size; read line; echo got:$line; exit 9"),
+                            stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
+    data = b""
+    sent = False
+    end = time.time() + 20
+    while proc.poll() is None and time.time() < end:
+        r, _, _ = select.select([master], [], [], 0.1)
+        if r:
+            try:
+                data += os.read(master, 4096)
+            except OSError:
+                break
+        if not sent and b"33 111" in data:
+            os.write(master, b"hello\r")
+            sent = True
+    assert proc.wait(timeout=10) == 9, data
+    text = data.decode(errors="replace")
+    assert "/dev/pts/" in text and "33 111" in text and "got:hello" in text, text
+    assert termios.tcgetattr(slave) == before
+    os.close(master)
+    os.close(slave)
