@@ -66,6 +66,8 @@ int olrun_cmd_delete (struct olrun_cli *cli, int argc, char **argv);
 int olrun_cmd_list (struct olrun_cli *cli, int argc, char **argv);
 int olrun_cmd_spec (struct olrun_cli *cli, int argc, char **argv);
 int olrun_cmd_exec (struct olrun_cli *cli, int argc, char **argv);
+int olrun_cmd_features (struct olrun_cli *cli, int argc, char **argv);
+int olrun_cmd_checkpoint (struct olrun_cli *cli, int argc, char **argv);
 
 extern const struct olrun_option olrun_create_options[];
 extern const struct olrun_option olrun_run_options[];

@@ -10,6 +10,7 @@
 #include "cli/cli.h"
 #include "cli/commands.h"
 #include "olrun/log.h"
+#include "olrun/seccomp.h"
 #include "olrun/util.h"
 
 static const struct olrun_option global_options[] = {
@@ -33,6 +34,9 @@ const struct olrun_command olrun_commands[] = {
   { "kill", "ID [SIGNAL]", "Send a signal (default SIGTERM) to a container.", olrun_kill_options, olrun_cmd_kill },
   { "delete", "ID", "Delete a container.", olrun_delete_options, olrun_cmd_delete },
   { "list", NULL, "List containers.", olrun_list_options, olrun_cmd_list },
+  { "features", NULL, "Print what this build of olrun supports on this host, as JSON.", NULL, olrun_cmd_features },
+  { "checkpoint", "ID", "Not supported: olrun has no CRIU support; always fails.", NULL, olrun_cmd_checkpoint },
+  { "restore", "ID", "Not supported: olrun has no CRIU support; always fails.", NULL, olrun_cmd_checkpoint },
   { "spec", NULL, "Write a starting config.json for a bundle.", olrun_spec_options, olrun_cmd_spec },
   { "pull", "REF", "Fetch an image into the cache and print its digest.", NULL, olrun_cmd_pull },
   { "bundle", "create REF DIR | delete DIR", "Make a bundle from an image, or remove one.", NULL, olrun_cmd_bundle },
@@ -97,7 +101,11 @@ handle_global (void *opts, int index, const char *arg)
     }
   else if (strcmp (name, "version") == 0)
     {
-      printf ("olrun version %s\ncommit: %s\nspec: 1.3.0\n", OLRUN_VERSION, OLRUN_COMMIT);
+      /* runc's shape ("runc version X", "commit:", "spec:", "libseccomp:"),
+       * which tools parse line by line. */
+      _cleanup_free_ char *libseccomp = olrun_seccomp_library_version ();
+      printf ("olrun version %s\ncommit: %s\nspec: %s\nlibseccomp: %s\n", OLRUN_VERSION, OLRUN_COMMIT,
+              OLRUN_OCI_VERSION, libseccomp);
       exit (0);
     }
   return 0;

@@ -58,6 +58,13 @@ int olrun_cgroup_kill (struct olrun_cgroup *cg, int sig, olrun_error_t *err);
 int olrun_cgroup_is_frozen (struct olrun_cgroup *cg, bool *ret, olrun_error_t *err);
 void olrun_cgroup_free (struct olrun_cgroup *cg);
 const char *olrun_cgroup_manager_name (enum olrun_cgroup_manager_kind k);
+
+/* The runtime-spec features' linux.cgroup object: what works on this host. */
+struct olrun_cgroup_features
+{
+  bool v1, v2, systemd, systemd_user, rdma;
+};
+void olrun_cgroup_features (struct olrun_cgroup_features *ret);
 int olrun_cgroup_manager_from_name (const char *name);
 
 #endif

@@ -10,6 +10,10 @@
 #include "olrun/cgroup.h"
 #include "olrun/error.h"
 
+/* The newest runtime-spec version this build implements (any 1.x config
+ * is accepted): `features`' ociVersionMax and --version's "spec:". */
+#define OLRUN_OCI_VERSION "1.3.0"
+
 /* Global options, shared by every command. */
 struct olrun_context
 {
@@ -114,6 +118,10 @@ int olrun_container_status (const struct olrun_state *s, enum olrun_status *ret,
 int olrun_container_state_json (const struct olrun_context *ctx, const char *id, char **ret, olrun_error_t *err);
 /* The IDs under --root, sorted. */
 int olrun_container_list (const struct olrun_context *ctx, char ***ret_ids, olrun_error_t *err);
+
+/* The runtime-spec features document (pretty JSON, heap): only what this
+ * build and host can really do. */
+char *olrun_features_json (void);
 
 /* Signals by name or number: "KILL", "SIGKILL", "9".  -1 if unknown. */
 int olrun_signal_parse (const char *s);

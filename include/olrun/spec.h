@@ -58,6 +58,9 @@ enum olrun_hook_kind
   OLRUN_HOOK_COUNT,
 };
 
+/* "prestart", "createRuntime", ... as config.json's hooks spell them. */
+const char *olrun_spec_hook_name (enum olrun_hook_kind k);
+
 struct olrun_hook
 {
   char *path;
