@@ -117,7 +117,7 @@ check-integration: $(OLRUN_BIN) $(HELPER_BINS) $(MODULE_BINS)
 demo: olrun
 	@sh tests/demo.sh
 
-bench: olrun
+bench: olrun $(HELPER_BINS) $(MODULE_BINS)
 	@sh bench/bench.sh
 
 install: olrun
@@ -127,3 +127,16 @@ clean:
 	rm -rf build olrun
 
 -include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d)
+
+# ---- fuzzing ---------------------------------------------------------------
+# make fuzz: build the libFuzzer targets with clang and run each for
+# FUZZ_SECONDS (default 60) from tests/fuzz/corpus.
+FUZZ_SECONDS ?= 60
+build/fuzz/%: tests/fuzz/%.c $(LIB_SRCS)
+	@mkdir -p $(dir $@)
+	clang -std=c11 -D_GNU_SOURCE -Iinclude -I. -g -O1 -fsanitize=fuzzer,address,undefined \
+	  -DOLRUN_VERSION='"$(VERSION)"' -DOLRUN_COMMIT='"$(COMMIT)"' -o $@ $< $(LIB_SRCS) $(RUNTIME_LIBS)
+
+fuzz: build/fuzz/fuzz_config
+	@mkdir -p build/fuzz/corpus && cp -n tests/fuzz/corpus/* build/fuzz/corpus/
+	build/fuzz/fuzz_config -max_total_time=$(FUZZ_SECONDS) -max_len=65536 build/fuzz/corpus

@@ -37,6 +37,12 @@ const struct olrun_command olrun_commands[] = {
   { "features", NULL, "Print what this build of olrun supports on this host, as JSON.", NULL, olrun_cmd_features },
   { "checkpoint", "ID", "Not supported: olrun has no CRIU support; always fails.", NULL, olrun_cmd_checkpoint },
   { "restore", "ID", "Not supported: olrun has no CRIU support; always fails.", NULL, olrun_cmd_checkpoint },
+  { "pause", "ID", "Freeze every process of a container.", NULL, olrun_cmd_pause },
+  { "resume", "ID", "Thaw a paused container.", NULL, olrun_cmd_resume },
+  { "update", "ID", "Change a running container's resource limits.", olrun_update_options, olrun_cmd_update },
+  { "events", "ID", "Print a container's cgroup statistics (runc's events format).", olrun_events_options,
+    olrun_cmd_events },
+  { "ps", "ID [PS-ARGS...]", "List the processes of a container.", olrun_ps_options, olrun_cmd_ps },
   { "spec", NULL, "Write a starting config.json for a bundle.", olrun_spec_options, olrun_cmd_spec },
   { "pull", "REF", "Fetch an image into the cache and print its digest.", NULL, olrun_cmd_pull },
   { "bundle", "create REF DIR | delete DIR", "Make a bundle from an image, or remove one.", NULL, olrun_cmd_bundle },
@@ -128,6 +134,8 @@ main (int argc, char **argv)
   struct olrun_cli cli = { .ctx = { .cgroup_manager = OLRUN_CGROUP_CGROUPFS, .rootless = -1 } };
   _cleanup_free_ char *root = default_root ();
   cli.ctx.root = root;
+  const char *notify = getenv ("NOTIFY_SOCKET");
+  cli.ctx.notify_socket = notify && *notify ? notify : NULL;
   int first = olrun_cli_parse (&global, argc, argv, handle_global, &cli);
   if (first < 0)
     return 1;

@@ -107,11 +107,9 @@ olrun_cli_fail (olrun_error_t *err)
 int
 olrun_cli_failf (const char *fmt, ...)
 {
-  char *msg = NULL;
   va_list ap;
   va_start (ap, fmt);
-  if (vasprintf (&msg, fmt, ap) < 0)
-    abort ();
+  char *msg = xvasprintf (fmt, ap);
   va_end (ap);
   olrun_log (OLRUN_LOG_ERROR, "%s", msg);
   free (msg);

@@ -76,9 +76,15 @@ make_device (int rootfd, const struct olrun_device *d, bool in_userns, olrun_err
   mode_t mode = (d->has_mode ? d->file_mode : 0666) & 07777;
   if (in_userns && d->type != 'p')
     return bind_host_node (dir, name, d, err);
-  /* umask is 0 while devices are made, so the mode is exact. */
+  /* umask is 0 while devices are made, so the mode is exact.  Where mknod
+   * is not allowed even to root (a device cgroup, a restricted host), the
+   * host's node is bound instead. */
   if (mknodat (dir, name, node_type (d->type) | mode, makedev ((unsigned) d->major, (unsigned) d->minor)) < 0)
-    return olrun_fail (err, errno, "mknod `%s`", d->path);
+    {
+      if (errno == EPERM && d->type != 'p')
+        return bind_host_node (dir, name, d, err);
+      return olrun_fail (err, errno, "mknod `%s`", d->path);
+    }
   if (fchownat (dir, name, d->has_uid ? d->uid : 0, d->has_gid ? d->gid : 0, AT_SYMLINK_NOFOLLOW) < 0)
     return olrun_fail (err, errno, "chown `%s`", d->path);
   return 0;

@@ -5,6 +5,7 @@
  * through a path string that could be swapped meanwhile (CVE-2021-30465,
  * CVE-2024-45310). */
 #include <fcntl.h>
+#include <limits.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -69,10 +70,30 @@ create_component (int parent, const char *name, bool as_file, olrun_error_t *err
   return 0;
 }
 
-int
-olrun_mount_create_in_root (int rootfd, const char *path, bool last_is_file, int *ret_fd, olrun_error_t *err)
+/* A dangling symlink at `name` in parent: the path to create instead,
+ * its target followed inside the root, then the rest (as SecureJoin and
+ * runc's MkdirAllInRoot do: images link /var/run to a /run they lack). */
+static char *
+follow_dangling (int parent, const char *prefix_dir, const char *name, const char *rest)
 {
-  _cleanup_free_ char *clean = olrun_mount_clean_path (path);
+  struct stat st;
+  char target[PATH_MAX];
+  if (fstatat (parent, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISLNK (st.st_mode))
+    return NULL;
+  ssize_t n = readlinkat (parent, name, target, sizeof target - 1);
+  if (n <= 0)
+    return NULL;
+  target[n] = '\0';
+  if (target[0] == '/')
+    return xasprintf ("%s/%s", target, rest);
+  return xasprintf ("%s/%s/%s", prefix_dir, target, rest);
+}
+
+/* One attempt: walk `clean`, creating what is missing.  Returns 1 with
+ * *ret_next set when a dangling symlink sends us down another path. */
+static int
+create_walk (int rootfd, const char *clean, bool last_is_file, int *ret_fd, char **ret_next, olrun_error_t *err)
+{
   _cleanup_close_ int cur = dup (rootfd);
   if (cur < 0)
     return olrun_fail (err, errno, "dup");
@@ -87,19 +108,24 @@ olrun_mount_create_in_root (int rootfd, const char *path, bool last_is_file, int
       _cleanup_free_ char *name = xstrndup (clean + start, end - start);
       int next = -1;
       olrun_error_t ignored = NULL;
-      /* Try to resolve the prefix in the root; create the component in the
-       * parent we resolved last if it is missing, then resolve again (a
-       * symlink that now exists is followed, still inside the root). */
-      for (int attempt = 0; attempt < 2 && next < 0; attempt++)
+      /* Resolve the prefix in the root; if it is missing, create the last
+       * component in the parent we resolved before, and resolve again. */
+      if (olrun_mount_open_in_root (rootfd, prefix, O_PATH, 0, &next, &ignored) < 0)
         {
-          if (olrun_mount_open_in_root (rootfd, prefix, O_PATH, 0, &next, &ignored) == 0)
-            break;
           int e = ignored->errnum;
           olrun_error_release (&ignored);
-          if (e != ENOENT || attempt == 1)
-            return olrun_fail (err, e, "resolve `/%s` in the container", prefix);
-          if (create_component (cur, name, last && last_is_file, err) < 0)
-            return olrun_error_wrap (err, "`/%s`", prefix);
+          if (e != ENOENT || create_component (cur, name, last && last_is_file, err) < 0)
+            return e != ENOENT ? olrun_fail (err, e, "resolve `/%s` in the container", prefix)
+                               : olrun_error_wrap (err, "`/%s`", prefix);
+          if (olrun_mount_open_in_root (rootfd, prefix, O_PATH, 0, &next, &ignored) < 0)
+            {
+              olrun_error_release (&ignored);
+              _cleanup_free_ char *dir = xstrndup (clean, start ? start - 1 : 0);
+              *ret_next = follow_dangling (cur, dir, name, last ? "" : clean + end + 1);
+              if (*ret_next)
+                return 1;
+              return olrun_fail (err, ENOENT, "resolve `/%s` in the container", prefix);
+            }
         }
       if (!last)
         {
@@ -116,6 +142,24 @@ olrun_mount_create_in_root (int rootfd, const char *path, bool last_is_file, int
     }
   *ret_fd = TAKE_FD (cur);
   return 0;
+}
+
+int
+olrun_mount_create_in_root (int rootfd, const char *path, bool last_is_file, int *ret_fd, olrun_error_t *err)
+{
+  _cleanup_free_ char *clean = olrun_mount_clean_path (path);
+  /* 40 symlinks, as the kernel's own limit (ELOOP). */
+  for (int hops = 0; hops < 40; hops++)
+    {
+      char *next = NULL;
+      int r = create_walk (rootfd, clean, last_is_file, ret_fd, &next, err);
+      if (r <= 0)
+        return r;
+      free (clean);
+      clean = olrun_mount_clean_path (next);
+      free (next);
+    }
+  return olrun_fail (err, ELOOP, "create `%s` in the container", path);
 }
 
 int

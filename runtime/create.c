@@ -101,12 +101,17 @@ static int
 prepare_cgroup (struct olrun_container *c, olrun_error_t *err)
 {
   _cleanup_free_ char *name = olrun_state_dirname (c->id);
+  /* linux.devices are allowed in the device program, as runc does. */
+  _cleanup_free_ struct olrun_cgroup_device_rule *devs
+    = olrun_resources_rules_from_devices (c->spec->linux.devices, c->spec->linux.n_devices);
   struct olrun_cgroup_config cfg = {
     .id = name,
     .cgroups_path = c->spec->linux.cgroups_path,
     .manager = c->ctx->cgroup_manager,
     .rootless = c->ctx->rootless == 1,
     .resources = c->spec->linux.resources,
+    .extra_devices = devs,
+    .n_extra_devices = c->spec->linux.n_devices,
   };
   if (olrun_cgroup_create (&cfg, &c->cgroup, err) < 0)
     return -1;
@@ -176,13 +181,15 @@ run_create_hooks (struct olrun_container *c, olrun_error_t *err)
   return 0;
 }
 
+/* The pid and its start time go to disk with "created": until then a
+ * killed create is cleaned up through the cgroup, which needs no pid. */
 static int
 record_init (struct olrun_container *c, olrun_error_t *err)
 {
   c->state.pid = c->init_pid;
   if (olrun_proc_stat (c->init_pid, &c->state.start_time, NULL) < 0)
     return olrun_fail (err, errno, "read start time of pid %d", (int) c->init_pid);
-  return olrun_state_write (c->state_dirfd, &c->state, err);
+  return 0;
 }
 
 /* Receive the pty master and hand it on: to the console socket, or keep
@@ -223,7 +230,8 @@ handshake (struct olrun_container *c, olrun_error_t *err)
     return -1;
   if (olrun_sync_recv (c->sync_parent, SYNC_CREATED, NULL, NULL, err) < 0)
     return -1;
-  if (set_recorded_status (c, "created", err) < 0)
+  /* run starts at once: it records "running" now and saves a write. */
+  if (set_recorded_status (c, c->start_inline ? "running" : "created", err) < 0)
     return -1;
   if (c->opts->pid_file && olrun_pid_file_write (c->opts->pid_file, c->init_pid, err) < 0)
     return -1;
@@ -236,12 +244,21 @@ do_create (struct olrun_container *c, olrun_error_t *err)
   if (olrun_state_dir_create (c->ctx->root, c->id, &c->state_dirfd, err) < 0)
     return -1;
   init_state (c);
-  /* Hooks at start and delete read the config as it was at create. */
+  /* Hooks at start and delete read the config as it was at create.  It is
+   * a copy of the bundle's, so it is renamed into place but not fsynced
+   * (an fsync costs about a millisecond where --root is on disk). */
   const char *text = olrun_json_doc_text (c->spec->doc);
-  if (olrun_atomic_write_at (c->state_dirfd, "config.json", text, strlen (text), 0600, err) < 0)
+  if (olrun_atomic_write_nosync_at (c->state_dirfd, "config.json", text, strlen (text), 0600, err) < 0)
     return -1;
   /* Recorded first, so that a create killed from here on leaves enough
    * for `delete --force` to find and remove everything. */
+  if (c->ctx->notify_socket)
+    {
+      _cleanup_free_ char *name = olrun_state_dirname (c->id);
+      _cleanup_free_ char *dir = xasprintf ("%s/%s", c->ctx->root, name);
+      if (olrun_notify_prepare (c->spec, dir, c->state_dirfd, err) < 0)
+        return -1;
+    }
   if (olrun_state_write (c->state_dirfd, &c->state, err) < 0 || prepare_cgroup (c, err) < 0
       || olrun_state_write (c->state_dirfd, &c->state, err) < 0 || open_namespaces (c, err) < 0
       || prepare_seccomp (c, err) < 0)
@@ -256,7 +273,7 @@ do_create (struct olrun_container *c, olrun_error_t *err)
     return -1;
   c->sync_parent = fds[0];
   c->sync_child = fds[1];
-  if (olrun_create_spawn (c, err) < 0)
+  if (olrun_create_spawn (c, err) < 0 || olrun_cgroup_spawned (c->cgroup, err) < 0)
     return -1;
   c->sync_child = safe_close (c->sync_child);
   c->start_listen = safe_close (c->start_listen);

@@ -287,7 +287,7 @@ olrun_container_exec (const struct olrun_context *ctx, const struct olrun_exec_o
     *ret_status = 0;
   else if (rc == 0)
     {
-      struct olrun_relay r;
+      struct olrun_relay r = { .notify = -1 };
       olrun_relay_begin (&r, e->pty_master);
       rc = olrun_relay_wait (&r, sfd, e->pid, e->pidfd, ret_status, err);
       olrun_relay_end (&r);

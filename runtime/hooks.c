@@ -133,6 +133,21 @@ run_one (const struct olrun_hook *h, const char *state_json, olrun_error_t *err)
   return olrun_fail (err, 0, "exit status %d%s%s", WEXITSTATUS (status), *output ? ": " : "", output);
 }
 
+void
+olrun_hooks_run_warn (const struct olrun_spec *spec, enum olrun_hook_kind kind, const struct olrun_state *s,
+                      const char *status)
+{
+  if (spec == NULL || spec->hooks.len[kind] == 0)
+    return;
+  _cleanup_free_ char *json = olrun_state_json (s, status, false);
+  olrun_error_t tmp = NULL;
+  if (olrun_hooks_run (spec, kind, json, &tmp) < 0)
+    {
+      olrun_warn ("%s", tmp->msg);
+      olrun_error_release (&tmp);
+    }
+}
+
 int
 olrun_hooks_run (const struct olrun_spec *spec, enum olrun_hook_kind kind, const char *state_json,
                  olrun_error_t *err)

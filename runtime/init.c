@@ -26,8 +26,8 @@
 /* Become root of the new user namespace once the parent has written the
  * maps: until then we are the overflow uid, and files we create would be
  * owned by nobody. */
-static int
-userns_handshake (struct olrun_container *c, olrun_error_t *err)
+int
+olrun_init_userns_handshake (struct olrun_container *c, olrun_error_t *err)
 {
   if (olrun_sync_send (c->sync_child, SYNC_USERNS_READY, 0, -1, err) < 0
       || olrun_sync_recv (c->sync_child, SYNC_USERNS_DONE, NULL, NULL, err) < 0)
@@ -249,7 +249,7 @@ init_stages (struct olrun_container *c, int *report, olrun_error_t *err)
       if (r != 0)
         return r; /* 1: we were the intermediate and handed over */
     }
-  else if (c->new_userns && userns_handshake (c, err) < 0)
+  else if (c->new_userns && olrun_init_userns_handshake (c, err) < 0)
     return -1;
   if (setsid () < 0)
     return olrun_fail (err, errno, "setsid");

@@ -7,6 +7,7 @@
  * would lack the privileges over the host's namespaces), and the other
  * new ones after it, so it owns them: /proc can only be mounted by the
  * owner of the pid namespace. */
+#include <fcntl.h>
 #include <sched.h>
 #include <sys/prctl.h>
 
@@ -31,12 +32,7 @@ new_user_namespace (struct olrun_container *c, olrun_error_t *err)
 {
   if (unshare (CLONE_NEWUSER) < 0)
     return olrun_fail (err, errno, "unshare the user namespace");
-  if (olrun_sync_send (c->sync_child, SYNC_USERNS_READY, 0, -1, err) < 0
-      || olrun_sync_recv (c->sync_child, SYNC_USERNS_DONE, NULL, NULL, err) < 0)
-    return -1;
-  if (setresgid (0, 0, 0) < 0 || setresuid (0, 0, 0) < 0)
-    return olrun_fail (err, errno, "become root in the user namespace (is 0 mapped?)");
-  return 0;
+  return olrun_init_userns_handshake (c, err);
 }
 
 /* Flags for the namespaces still to create; a time namespace with offsets
@@ -71,26 +67,37 @@ olrun_init_join_namespaces (struct olrun_container *c, olrun_error_t *err)
   /* A new or joined pid namespace applies to our children only: the init
    * must be forked.  CLONE_PARENT makes it olrun's child, not ours. */
   bool fork_init = c->spec->linux.ns[OLRUN_NS_PID].enabled;
-  pid_t init = getpid ();
-  if (fork_init)
+  if (!fork_init)
+    return olrun_sync_send (c->sync_child, SYNC_INIT_PID, getpid (), -1, err);
+  /* The init shares our end of the sync socket: it must not speak before
+   * we have told olrun its pid, so it waits on this pipe until we have. */
+  int gate[2];
+  if (pipe2 (gate, O_CLOEXEC) < 0)
+    return olrun_fail (err, errno, "pipe");
+  /* clone3 refuses an exit_signal with CLONE_PARENT: the child takes
+   * ours (SIGCHLD), which now goes to olrun. */
+  struct clone_args args = { .flags = CLONE_PARENT };
+  long pid = olrun_clone3 (&args, sizeof args);
+  if (pid < 0)
+    return olrun_fail (err, errno, "fork the container's init");
+  if (pid == 0)
     {
-      /* clone3 refuses an exit_signal with CLONE_PARENT: the child takes
-       * ours (SIGCHLD), which now goes to olrun. */
-      struct clone_args args = { .flags = CLONE_PARENT };
-      long pid = olrun_clone3 (&args, sizeof args);
-      if (pid < 0)
-        return olrun_fail (err, errno, "fork the container's init");
-      if (pid == 0)
-        {
-          /* Our parent is olrun now; die with it until committed.  A
-           * getppid() check is useless across a pid namespace (it reads
-           * 0), so a dead parent shows up as EOF on the sync socket. */
-          prctl (PR_SET_PDEATHSIG, SIGKILL);
-          return 0;
-        }
-      init = (pid_t) pid;
+      /* Our parent is olrun now; die with it until committed.  A
+       * getppid() check is useless across a pid namespace (it reads 0),
+       * so a dead parent shows up as EOF on the sync socket. */
+      prctl (PR_SET_PDEATHSIG, SIGKILL);
+      char byte;
+      safe_close (gate[1]);
+      ssize_t n = olrun_read_all (gate[0], &byte, 1);
+      safe_close (gate[0]);
+      return n == 1 ? 0 : olrun_fail (err, EPIPE, "the intermediate process died");
     }
-  if (olrun_sync_send (c->sync_child, SYNC_INIT_PID, init, -1, err) < 0)
+  safe_close (gate[0]);
+  int rc = olrun_sync_send (c->sync_child, SYNC_INIT_PID, (int) pid, -1, err);
+  if (rc == 0 && olrun_write_all (gate[1], "", 1) < 0)
+    rc = olrun_fail (err, errno, "release the container's init");
+  safe_close (gate[1]);
+  if (rc < 0)
     return -1;
-  return fork_init ? 1 : 0;
+  return 1;
 }

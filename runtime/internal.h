@@ -88,6 +88,8 @@ struct olrun_container
 
 /* The container's setup, in the child after clone3.  Never returns. */
 _Noreturn void olrun_init_main (struct olrun_container *c);
+/* In a new user namespace: have the parent write the maps, become root. */
+int olrun_init_userns_handshake (struct olrun_container *c, olrun_error_t *err);
 /* Slow path (init_ns.c): join the namespaces given by path, create the
  * rest.  Returns 1 in an intermediate process that has handed over to the
  * container's init (and must exit), 0 in the init, -1 on error. */
@@ -105,11 +107,25 @@ int olrun_process_exec (const struct olrun_process *p, const char *exe, int pres
                         size_t nkeep, const struct olrun_seccomp_program *seccomp, int report_fd,
                         olrun_error_t *err);
 
+/* ---- NOTIFY_SOCKET (notify.c) ---- */
+/* Give the container a notify socket of its own (mount + env). */
+int olrun_notify_prepare (struct olrun_spec *spec, const char *state_dir, int state_dirfd, olrun_error_t *err);
+/* Bind it; *ret_fd = -1 when the container was created without one. */
+int olrun_notify_listen (int state_dirfd, int *ret_fd, olrun_error_t *err);
+/* Read one message; forward READY=1 (with MAINPID) to host. */
+int olrun_notify_forward (int fd, const char *host, pid_t pid, bool *ret_ready, olrun_error_t *err);
+/* Forward until READY=1, failing if the container exits first. */
+int olrun_notify_wait_ready (int fd, const char *host, int pidfd, pid_t pid, olrun_error_t *err);
+
 /* ---- hooks (hooks.c) ---- */
 /* Run every hook of `kind` with the state JSON on stdin.  Hooks run in the
  * caller's namespaces. */
 int olrun_hooks_run (const struct olrun_spec *spec, enum olrun_hook_kind kind, const char *state_json,
                      olrun_error_t *err);
+/* For poststart and poststop, whose failure the spec makes a warning:
+ * run them (if any) with the state in `status`, and warn on failure. */
+void olrun_hooks_run_warn (const struct olrun_spec *spec, enum olrun_hook_kind kind, const struct olrun_state *s,
+                           const char *status);
 /* The runtime-spec state JSON for a given status. */
 char *olrun_state_json (const struct olrun_state *s, const char *status, bool pretty);
 
@@ -131,18 +147,21 @@ struct olrun_relay
   bool stdin_open;
   bool raw;                 /* stdin was put in raw mode */
   struct termios saved;
+  int notify;               /* the container's notify socket until READY=1, or -1 (set by the caller) */
+  const char *notify_host;  /* where READY=1 is forwarded */
 };
 /* Block every signal olrun forwards and return a signalfd for them; the
  * old mask goes to *ret_old.  Call before the process can start, so no
  * signal is lost. */
 int olrun_relay_block_signals (sigset_t *ret_old, olrun_error_t *err);
 /* With a pty master: the caller's terminal goes raw (if stdin is one) and
- * its size is copied to the pty.  olrun_relay_end restores it. */
+ * its size is copied to the pty.  olrun_relay_end restores it.  notify and
+ * notify_host are the caller's to set, before or after. */
 void olrun_relay_begin (struct olrun_relay *r, int master);
 void olrun_relay_end (struct olrun_relay *r);
-/* Wait for our child `pid`, forwarding signals to `pidfd` and copying
- * stdin to the master and the master to stdout; *ret_status is the exit
- * code (128+signal for a signal). */
+/* Wait for our child `pid`, forwarding signals to `pidfd`, copying stdin
+ * to the master and the master to stdout, and the container's READY=1 to
+ * notify_host; *ret_status is the exit code (128+signal for a signal). */
 int olrun_relay_wait (struct olrun_relay *r, int sfd, pid_t pid, int pidfd, int *ret_status, olrun_error_t *err);
 int olrun_exit_code (int status);
 

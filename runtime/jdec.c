@@ -36,11 +36,9 @@ int
 olrun_jdec_error (const struct olrun_jdec *d, const struct olrun_jpath *path, const olrun_json_t *node,
                   const char *fmt, ...)
 {
-  char *msg = NULL;
   va_list ap;
   va_start (ap, fmt);
-  if (vasprintf (&msg, fmt, ap) < 0)
-    abort ();
+  char *msg = xvasprintf (fmt, ap);
   va_end (ap);
   _cleanup_free_ char *p = olrun_jpath_format (path);
   struct olrun_buf b = { 0 };

@@ -143,8 +143,8 @@ olrun_container_start (const struct olrun_context *ctx, const char *id, olrun_er
   if (st != OLRUN_STATUS_CREATED)
     return olrun_error_set (err, OLRUN_E_BAD_STATE, 0, "cannot start a container that is %s (`%s`)",
                             olrun_status_name (st), id);
-  _cleanup_close_ int conn = -1;
-  if (connect_start (dirfd, &conn, err) < 0)
+  _cleanup_close_ int conn = -1, notify = -1;
+  if ((ctx->notify_socket && olrun_notify_listen (dirfd, &notify, err) < 0) || connect_start (dirfd, &conn, err) < 0)
     return -1;
   /* From here on the container counts as started, whatever happens. */
   unlinkat (dirfd, "start.sock", 0);
@@ -154,18 +154,17 @@ olrun_container_start (const struct olrun_context *ctx, const char *id, olrun_er
     return -1;
   struct olrun_spec *spec = load_saved_spec (dirfd);
   int rc = olrun_start_handshake (conn, spec, s, err);
-  if (rc == 0 && spec && spec->hooks.len[OLRUN_HOOK_POSTSTART])
-    {
-      /* A failing poststart hook is logged; the container runs on. */
-      _cleanup_free_ char *json = olrun_state_json (s, "running", false);
-      olrun_error_t tmp = NULL;
-      if (olrun_hooks_run (spec, OLRUN_HOOK_POSTSTART, json, &tmp) < 0)
-        {
-          olrun_warn ("%s", tmp->msg);
-          olrun_error_release (&tmp);
-        }
-    }
+  if (rc == 0)
+    olrun_hooks_run_warn (spec, OLRUN_HOOK_POSTSTART, s, "running");
   olrun_spec_free (spec);
+  if (rc == 0 && notify >= 0)
+    {
+      _cleanup_close_ int pidfd = -1;
+      if (olrun_state_pidfd (s, &pidfd, err) < 0)
+        return -1;
+      if (pidfd >= 0)
+        rc = olrun_notify_wait_ready (notify, ctx->notify_socket, pidfd, s->pid, err);
+    }
   return rc;
 }
 
@@ -222,25 +221,12 @@ kill_and_wait (const struct olrun_state *s, struct olrun_cgroup *cg, olrun_error
   return olrun_fail (err, ETIMEDOUT, "container process %d does not die", (int) s->pid);
 }
 
-static int
+static void
 run_poststop (int dirfd, const struct olrun_state *s)
 {
   struct olrun_spec *spec = load_saved_spec (dirfd);
-  if (spec == NULL)
-    return 0;
-  if (spec->hooks.len[OLRUN_HOOK_POSTSTOP])
-    {
-      /* A failing poststop hook only warns: the container is gone anyway. */
-      _cleanup_free_ char *json = olrun_state_json (s, "stopped", false);
-      olrun_error_t tmp = NULL;
-      if (olrun_hooks_run (spec, OLRUN_HOOK_POSTSTOP, json, &tmp) < 0)
-        {
-          olrun_warn ("%s", tmp->msg);
-          olrun_error_release (&tmp);
-        }
-    }
+  olrun_hooks_run_warn (spec, OLRUN_HOOK_POSTSTOP, s, "stopped");
   olrun_spec_free (spec);
-  return 0;
 }
 
 int

@@ -44,7 +44,9 @@ olrun_relay_block_signals (sigset_t *ret_old, olrun_error_t *err)
 void
 olrun_relay_begin (struct olrun_relay *r, int master)
 {
-  *r = (struct olrun_relay){ .master = master, .master_open = master >= 0, .stdin_open = master >= 0 };
+  r->master = master;
+  r->master_open = r->stdin_open = master >= 0;
+  r->raw = false;
   if (master < 0 || !isatty (STDIN_FILENO) || tcgetattr (STDIN_FILENO, &r->saved) < 0)
     return;
   struct termios raw = r->saved;
@@ -122,11 +124,17 @@ olrun_relay_wait (struct olrun_relay *r, int sfd, pid_t pid, int pidfd, int *ret
 {
   for (;;)
     {
-      struct pollfd p[3] = { { .fd = sfd, .events = POLLIN },
+      struct pollfd p[4] = { { .fd = sfd, .events = POLLIN },
                              { .fd = r->master_open ? r->master : -1, .events = POLLIN },
-                             { .fd = r->stdin_open ? STDIN_FILENO : -1, .events = POLLIN } };
-      if (poll (p, 3, -1) < 0 && errno != EINTR)
+                             { .fd = r->stdin_open ? STDIN_FILENO : -1, .events = POLLIN },
+                             { .fd = r->notify, .events = POLLIN } };
+      if (poll (p, 4, -1) < 0 && errno != EINTR)
         return olrun_fail (err, errno, "poll");
+      bool ready = false;
+      if (p[3].revents && olrun_notify_forward (r->notify, r->notify_host, pid, &ready, err) < 0)
+        return -1;
+      if (ready)
+        r->notify = safe_close (r->notify);
       /* EIO on the master: every slave fd is closed; SIGCHLD follows. */
       if (p[1].revents && !pump (r->master, STDOUT_FILENO))
         r->master_open = false;

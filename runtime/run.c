@@ -11,25 +11,13 @@
 
 int olrun_start_handshake (int conn, const struct olrun_spec *spec, const struct olrun_state *s, olrun_error_t *err);
 
+/* The state already says "running" (create recorded it for us). */
 static int
 start_inline (struct olrun_container *c, olrun_error_t *err)
 {
-  free (c->state.recorded_status);
-  c->state.recorded_status = xstrdup ("running");
-  if (olrun_state_write (c->state_dirfd, &c->state, err) < 0)
-    return -1;
   if (olrun_start_handshake (c->sync_parent, c->spec, &c->state, err) < 0)
     return -1;
-  if (c->spec->hooks.len[OLRUN_HOOK_POSTSTART])
-    {
-      _cleanup_free_ char *json = olrun_state_json (&c->state, "running", false);
-      olrun_error_t tmp = NULL;
-      if (olrun_hooks_run (c->spec, OLRUN_HOOK_POSTSTART, json, &tmp) < 0)
-        {
-          olrun_warn ("%s", tmp->msg);
-          olrun_error_release (&tmp);
-        }
-    }
+  olrun_hooks_run_warn (c->spec, OLRUN_HOOK_POSTSTART, &c->state, "running");
   return 0;
 }
 
@@ -42,16 +30,21 @@ olrun_container_run (const struct olrun_context *ctx, const struct olrun_create_
   if (!o->detach && sfd < 0)
     return -1;
   _cleanup_container_ struct olrun_container *c = NULL;
+  struct olrun_relay r = { .master = -1, .notify = -1, .notify_host = ctx->notify_socket };
   int rc = olrun_create_internal (ctx, o, true, &c, err);
+  if (rc == 0 && ctx->notify_socket)
+    rc = olrun_notify_listen (c->state_dirfd, &r.notify, err);
   if (rc == 0)
     rc = start_inline (c, err);
+  if (rc == 0 && o->detach && r.notify >= 0)
+    rc = olrun_notify_wait_ready (r.notify, ctx->notify_socket, c->init_pidfd, c->init_pid, err);
   if (rc == 0 && !o->detach)
     {
-      struct olrun_relay r;
       olrun_relay_begin (&r, c->pty_master);
       rc = olrun_relay_wait (&r, sfd, c->init_pid, c->init_pidfd, ret_status, err);
       olrun_relay_end (&r);
     }
+  safe_close (r.notify);
   if (!o->detach)
     sigprocmask (SIG_SETMASK, &old, NULL);
   /* The container is deleted after a foreground run, and after a start

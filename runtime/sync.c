@@ -51,29 +51,14 @@ olrun_sync_send_error (int sock, const struct olrun_error *e)
 int
 olrun_sync_recv (int sock, int expect, int *ret_value, int *ret_fd, olrun_error_t *err)
 {
-  struct wire w;
-  int fd = -1;
-  memset (&w, 0, sizeof w);
-  ssize_t n = olrun_recv_fds (sock, &w, sizeof w, &fd, 1, err);
-  if (n < 0)
+  int type = 0, fd = -1;
+  if (olrun_sync_recv_any (sock, &type, ret_value, &fd, err) < 0)
     return -1;
   _cleanup_close_ int owned = fd;
-  if (n == 0)
+  if (type == 0)
     return olrun_fail (err, 0, "the container process exited during setup");
-  if (n < (ssize_t) offsetof (struct wire, text))
-    return olrun_fail (err, EPROTO, "short sync message");
-  if (w.type == SYNC_ERROR)
-    {
-      w.text[sizeof w.text - 1] = '\0';
-      /* The text already carries strerror: do not append it twice. */
-      olrun_error_set (err, w.kind, 0, "%s", w.text);
-      (*err)->errnum = w.errnum;
-      return -1;
-    }
-  if (w.type != expect)
-    return olrun_fail (err, EPROTO, "sync: expected message %d, got %d", expect, w.type);
-  if (ret_value)
-    *ret_value = w.value;
+  if (type != expect)
+    return olrun_fail (err, EPROTO, "sync: expected message %d, got %d", expect, type);
   if (ret_fd)
     *ret_fd = TAKE_FD (owned);
   return 0;

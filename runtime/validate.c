@@ -22,11 +22,9 @@ fail_at (const struct olrun_spec *s, olrun_error_t *err, const char *path, const
         break;
       node = next;
     }
-  char *msg = NULL;
   va_list ap;
   va_start (ap, fmt);
-  if (vasprintf (&msg, fmt, ap) < 0)
-    abort ();
+  char *msg = xvasprintf (fmt, ap);
   va_end (ap);
   olrun_invalid (err, "%s: %s: %s (byte %zu)", olrun_json_doc_name (s->doc), path, msg, node ? node->offset : 0);
   free (msg);

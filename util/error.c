@@ -14,9 +14,7 @@ olrun_error_setv (olrun_error_t *err, int kind, int errnum, const char *fmt, va_
     abort ();
 
   struct olrun_buf b = { 0 };
-  char *msg = NULL;
-  if (vasprintf (&msg, fmt, ap) < 0)
-    abort ();
+  char *msg = xvasprintf (fmt, ap);
   olrun_buf_puts (&b, msg);
   free (msg);
   if (errnum != 0)
@@ -45,11 +43,9 @@ olrun_error_wrap (olrun_error_t *err, const char *fmt, ...)
 {
   if (err == NULL || *err == NULL)
     abort ();
-  char *ctx = NULL;
   va_list ap;
   va_start (ap, fmt);
-  if (vasprintf (&ctx, fmt, ap) < 0)
-    abort ();
+  char *ctx = xvasprintf (fmt, ap);
   va_end (ap);
   char *msg = xasprintf ("%s: %s", ctx, (*err)->msg);
   free (ctx);

@@ -66,11 +66,9 @@ olrun_log (enum olrun_log_level level, const char *fmt, ...)
 {
   if (level == OLRUN_LOG_DEBUG && !log_debug)
     return;
-  char *msg = NULL;
   va_list ap;
   va_start (ap, fmt);
-  if (vasprintf (&msg, fmt, ap) < 0)
-    abort ();
+  char *msg = xvasprintf (fmt, ap);
   va_end (ap);
 
   bool to_file = log_file >= 0 && (level == OLRUN_LOG_ERROR || log_debug);

@@ -20,6 +20,7 @@ struct olrun_context
   const char *root;                       /* state directory (--root) */
   enum olrun_cgroup_manager_kind cgroup_manager;
   int rootless;                           /* -1 auto, 0 no, 1 yes */
+  const char *notify_socket;              /* the caller's NOTIFY_SOCKET, or NULL */
 };
 
 struct olrun_create_opts
@@ -122,6 +123,24 @@ int olrun_container_list (const struct olrun_context *ctx, char ***ret_ids, olru
 /* The runtime-spec features document (pretty JSON, heap): only what this
  * build and host can really do. */
 char *olrun_features_json (void);
+
+/* The cgroup verbs (runtime/container_cgroup.c).  pause/resume freeze and
+ * thaw through cgroup.freeze; update writes new limits to the live cgroup
+ * and saves them in the state dir (resources.json). */
+int olrun_container_pause (const struct olrun_context *ctx, const char *id, olrun_error_t *err);
+int olrun_container_resume (const struct olrun_context *ctx, const char *id, olrun_error_t *err);
+int olrun_container_update (const struct olrun_context *ctx, const char *id, const struct olrun_resources *r,
+                            olrun_error_t *err);
+int olrun_container_stats (const struct olrun_context *ctx, const char *id, struct olrun_cgroup_stats *ret,
+                           olrun_error_t *err);
+int olrun_container_pids (const struct olrun_context *ctx, const char *id, pid_t **ret, size_t *ret_len,
+                          olrun_error_t *err);
+/* A linux.resources object from a file, or stdin for "-" (update --resources). */
+int olrun_resources_load (const char *path, struct olrun_resources **ret, olrun_error_t *err);
+/* The same from text; `name` prefixes errors. */
+int olrun_resources_parse_text (const char *text, const char *name, struct olrun_resources **ret, olrun_error_t *err);
+/* The runtime-spec JSON of r (heap string). */
+char *olrun_resources_to_json (const struct olrun_resources *r);
 
 /* Signals by name or number: "KILL", "SIGKILL", "9".  -1 if unknown. */
 int olrun_signal_parse (const char *s);

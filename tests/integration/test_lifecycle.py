@@ -268,9 +268,11 @@ def test_sigkill_midway_then_delete_force(olrun, bundle, tmp_path):
     cid = olrun.new_id()
     proc = subprocess.Popen(olrun.cmd("create", "-b", bundle.path, cid))
     assert wait_for(marker.exists)
-    st = olrun.state(cid)
-    assert st["status"] == "creating"
-    pid = st["pid"]
+    assert olrun.state(cid)["status"] == "creating"
+    # The container's process: the one in its cgroup that is not the hook.
+    procs = open(os.path.join(CGROUP2, "olrun", cid, "cgroup.procs")).read().split()
+    assert len(procs) == 1
+    pid = int(procs[0])
     proc.kill()
     proc.wait()
     # The container's process dies with olrun (PDEATHSIG), before any start.

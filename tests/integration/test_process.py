@@ -150,44 +150,36 @@ def test_only_stdio_fds_reach_the_container(olrun, bundle, tmp_path):
     assert len(out.split()) == 4, out
 
 
+def with_fds(olrun, tmp_path, args, env=None):
+    """Run olrun with fd 3 open on /dev/null and fd 4 on a file (set up by a
+    shell, so the test process's own fds are left alone)."""
+    out = tmp_path / "fd4"
+    cmd = " ".join("'%s'" % a for a in olrun.cmd(*args))
+    p = subprocess.run(["sh", "-c", "exec 3</dev/null 4>%s; exec %s" % (out, cmd)], capture_output=True,
+                       text=True, timeout=30, env=env)
+    return p, out
+
+
 def test_preserve_fds(olrun, bundle, tmp_path):
-    r, w = os.pipe()
-    os.dup2(r, 3)
-    os.dup2(w, 4)
-    try:
-        bundle.sh("echo through-fd4 >&4; ls /proc/self/fd | sort -n | tr '\\n' ' '")
-        cid = olrun.new_id()
-        p = subprocess.run(olrun.cmd("run", "--preserve-fds", "2", "-b", bundle.path, cid),
-                           capture_output=True, text=True, pass_fds=(3, 4), timeout=30)
-        assert p.returncode == 0, p.stderr
-        assert p.stdout.split()[:5] == ["0", "1", "2", "3", "4"]
-        os.close(4)
-        assert os.read(3, 100) == b"through-fd4\n"
-    finally:
-        for fd in (r, w, 3):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
+    bundle.sh("echo through-fd4 >&4; ls /proc/self/fd | sort -n | tr '\\n' ' '")
+    p, out = with_fds(olrun, tmp_path, ["run", "--preserve-fds", "2", "-b", bundle.path, olrun.new_id()])
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.split()[:5] == ["0", "1", "2", "3", "4"]
+    assert out.read_text() == "through-fd4\n"
+    # Without --preserve-fds, neither reaches the container.
+    bundle.sh("ls /proc/self/fd | sort -n | tr '\\n' ' '")
+    p, out = with_fds(olrun, tmp_path, ["run", "-b", bundle.path, olrun.new_id()])
+    assert p.stdout.split()[:4] == ["0", "1", "2", "3"] and "4" not in p.stdout.split()
 
 
-def test_listen_fds_passed_through(olrun, bundle):
-    r, w = os.pipe()
-    if r != 3:
-        os.dup2(r, 3)
-        os.close(r)
-    try:
-        bundle.sh('echo "$LISTEN_FDS $LISTEN_PID"; ls /proc/self/fd | sort -n | tr "\\n" " "')
-        env = dict(os.environ, LISTEN_FDS="1", LISTEN_PID=str(os.getpid()))
-        p = subprocess.run(olrun.cmd("run", "-b", bundle.path, olrun.new_id()), capture_output=True,
-                           text=True, pass_fds=(3,), env=env, timeout=30)
-        assert p.returncode == 0, p.stderr
-        lines = p.stdout.splitlines()
-        assert lines[0] == "1 1"
-        assert lines[1].split()[:4] == ["0", "1", "2", "3"]
-    finally:
-        os.close(w)
-        os.close(3)
+def test_listen_fds_passed_through(olrun, bundle, tmp_path):
+    bundle.sh('echo "$LISTEN_FDS $LISTEN_PID"; ls /proc/self/fd | sort -n | tr "\\n" " "')
+    env = dict(os.environ, LISTEN_FDS="2", LISTEN_PID="1")
+    p, out = with_fds(olrun, tmp_path, ["run", "-b", bundle.path, olrun.new_id()], env=env)
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    assert lines[0] == "2 1"
+    assert lines[1].split()[:5] == ["0", "1", "2", "3", "4"]
 
 
 def test_stdin_passed_through(olrun, bundle):
