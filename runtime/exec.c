@@ -257,7 +257,14 @@ prepare (const struct olrun_context *ctx, struct olrun_exec *e, olrun_error_t *e
 static int
 start (struct olrun_exec *e, olrun_error_t *err)
 {
-  if (spawn (e, err) < 0 || handshake (e, err) < 0)
+  if (spawn (e, err) < 0)
+    return -1;
+  /* The process is in the cgroup now: a delete kills it with the rest.
+   * Holding the lock longer would deadlock with `resume` when the
+   * container is paused (--ignore-paused): the child is frozen before it
+   * can exec, and resume waits for the lock. */
+  flock (e->state_dirfd, LOCK_UN);
+  if (handshake (e, err) < 0)
     return -1;
   if (e->opts->pid_file && olrun_pid_file_write (e->opts->pid_file, e->pid, err) < 0)
     return -1;
@@ -281,8 +288,6 @@ olrun_container_exec (const struct olrun_context *ctx, const struct olrun_exec_o
   int rc = start (e, err);
   if (rc < 0)
     kill_child (e);
-  /* Started: nothing of the container's state is ours to hold any more. */
-  flock (e->state_dirfd, LOCK_UN);
   if (rc == 0 && o->detach)
     *ret_status = 0;
   else if (rc == 0)

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import CGROUP2, wait_for
+from conftest import wait_for
 
 
 @pytest.fixture
@@ -134,13 +134,6 @@ def test_cannot_start(running, bundle):
     assert p.returncode == 127 and "not found" in p.stderr
 
 
-def freeze(pid, value):
-    with open("/proc/%d/cgroup" % pid) as f:
-        path = [l.split("::", 1)[1].strip() for l in f if l.startswith("0::")][0]
-    with open(os.path.join(CGROUP2 + path, "cgroup.freeze"), "w") as f:
-        f.write(value)
-
-
 def test_states_as_runc(running, olrun, bundle):
     # A created container: exec works (runc and crun allow it too).
     bundle.args("sleep", "1000")
@@ -155,7 +148,7 @@ def test_states_as_runc(running, olrun, bundle):
     assert p.returncode == 255 and "does not exist" in p.stderr
     # Paused.
     c = running(bundle)
-    freeze(c.pid, "1")
+    olrun.run("pause", c.id, check=True)
     assert wait_for(lambda: olrun.state(c.id)["status"] == "paused")
     p = c.exec("true")
     assert p.returncode == 255
@@ -165,7 +158,7 @@ def test_states_as_runc(running, olrun, bundle):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(0.3)
     assert proc.poll() is None
-    freeze(c.pid, "0")
+    olrun.run("resume", c.id, check=True)
     out, err = proc.communicate(timeout=20)
     assert proc.returncode == 0 and out == "resumed\n", err
     # Stopped.
