@@ -50,6 +50,12 @@ void olrun_cli_usage (const struct olrun_command *cmd, bool to_stderr);
 /* Check the number of positional arguments; prints usage and exits 1. */
 void olrun_cli_nargs (const struct olrun_command *cmd, int n, int min, int max);
 
+/* Man pages (olrun.8, olrun-COMMAND.8 into dir) and the bash completion
+ * script (stdout), from the table above (cli/docs.c).  `global` is the
+ * global options' pseudo-command.  Return the exit status. */
+int olrun_cli_generate_man (const char *dir, const struct olrun_command *global);
+int olrun_cli_generate_completion (const struct olrun_command *global);
+
 /* Report an error as "olrun: <msg>" (and in the log) and release it.
  * Returns the exit status to use: 1. */
 int olrun_cli_fail (olrun_error_t *err);

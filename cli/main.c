@@ -131,6 +131,11 @@ int
 main (int argc, char **argv)
 {
   ensure_stdio ();
+  /* Build-time modes for `make docs`: not options of the runtime. */
+  if (argc == 3 && strcmp (argv[1], "--generate-man") == 0)
+    return olrun_cli_generate_man (argv[2], &global);
+  if (argc == 2 && strcmp (argv[1], "--generate-completion") == 0)
+    return olrun_cli_generate_completion (&global);
   struct olrun_cli cli = { .ctx = { .cgroup_manager = OLRUN_CGROUP_CGROUPFS, .rootless = -1 } };
   _cleanup_free_ char *root = default_root ();
   cli.ctx.root = root;
