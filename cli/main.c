@@ -109,9 +109,10 @@ handle_global (void *opts, int index, const char *arg)
     {
       /* runc's shape ("runc version X", "commit:", "spec:", "libseccomp:"),
        * which tools parse line by line. */
-      _cleanup_free_ char *libseccomp = olrun_seccomp_library_version ();
+      char *libseccomp = olrun_seccomp_library_version ();
       printf ("olrun version %s\ncommit: %s\nspec: %s\nlibseccomp: %s\n", OLRUN_VERSION, OLRUN_COMMIT,
               OLRUN_OCI_VERSION, libseccomp);
+      free (libseccomp); /* exit() runs no cleanup attributes */
       exit (0);
     }
   return 0;
