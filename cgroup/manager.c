@@ -232,6 +232,26 @@ olrun_cgroup_freep (struct olrun_cgroup **cg)
   olrun_cgroup_free (*cg);
 }
 
+/* Rootless, a cgroup is used when one is delegated to the user (its
+ * directory writable by them); when none is, the container runs without,
+ * as runc and crun do, unless the config asks for limits. */
+static int
+rootless_without_delegation (const struct olrun_cgroup_config *c, struct olrun_cgroup **cg, olrun_error_t *err)
+{
+  int e = (*err)->errnum;
+  const char *what = NULL;
+  if (!c->rootless || c->manager != OLRUN_CGROUP_CGROUPFS || (e != EACCES && e != EPERM && e != EROFS))
+    return -1;
+  if (c->resources && olrun_resources_any (c->resources, &what))
+    return olrun_error_wrap (err, "rootless: linux.resources.%s needs a cgroup delegated to this user", what);
+  olrun_debug ("rootless: no cgroup is delegated to this user (%s); running without one", (*err)->msg);
+  olrun_error_release (err);
+  olrun_cgroup_free (*cg);
+  *cg = cgroup_new (c->manager);
+  set_disabled (*cg);
+  return (*cg)->ops->create (c, *cg, err);
+}
+
 int
 olrun_cgroup_create (const struct olrun_cgroup_config *c, struct olrun_cgroup **ret, olrun_error_t *err)
 {
@@ -254,7 +274,7 @@ olrun_cgroup_create (const struct olrun_cgroup_config *c, struct olrun_cgroup **
           cg->ops->destroy (cg, &tmp);
           olrun_error_release (&tmp);
         }
-      return -1;
+      return rootless_without_delegation (c, &cg, err) < 0 ? -1 : (*ret = TAKE_PTR (cg), 0);
     }
   *ret = TAKE_PTR (cg);
   return 0;

@@ -89,6 +89,9 @@ mounts (olrun_jw_t *w, bool rootless)
   static const char *const shm[] = { "nosuid", "noexec", "nodev", "mode=1777", "size=65536k", NULL };
   static const char *const nne[] = { "nosuid", "noexec", "nodev", NULL };
   static const char *const ro[] = { "nosuid", "noexec", "nodev", "ro", NULL };
+  /* Rootless, sysfs cannot be mounted fresh without a network namespace
+   * of one's own: the host's is bound instead (runc's rootless spec). */
+  static const char *const rbind_ro[] = { "rbind", "nosuid", "noexec", "nodev", "ro", NULL };
   olrun_jw_key (w, "mounts");
   olrun_jw_array_open (w);
   mount (w, "/proc", "proc", "proc", NULL);
@@ -96,7 +99,7 @@ mounts (olrun_jw_t *w, bool rootless)
   mount (w, "/dev/pts", "devpts", "devpts", pts);
   mount (w, "/dev/shm", "tmpfs", "shm", shm);
   mount (w, "/dev/mqueue", "mqueue", "mqueue", nne);
-  mount (w, "/sys", rootless ? "none" : "sysfs", rootless ? "/sys" : "sysfs", ro);
+  mount (w, "/sys", rootless ? "none" : "sysfs", rootless ? "/sys" : "sysfs", rootless ? rbind_ro : ro);
   if (!rootless)
     mount (w, "/sys/fs/cgroup", "cgroup", "cgroup", ro);
   olrun_jw_array_close (w);

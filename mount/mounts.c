@@ -162,7 +162,10 @@ static int
 cgroup_tree (const struct olrun_mount *m, const struct olrun_rootfs_config *c, int *ret_tree, olrun_error_t *err)
 {
   struct olrun_mount fresh = { .type = (char *) "cgroup2", .flags = m->flags };
-  if (!(m->clear & MS_RDONLY))
+  /* Rootless, never writable: the cgroup seen there (without a cgroup
+   * namespace, the delegated parent's) belongs to the user, who could
+   * otherwise be escaped into or limited from inside (CVE-2023-25809). */
+  if (!(m->clear & MS_RDONLY) || c->rootless)
     fresh.flags |= MS_RDONLY;
   if (c->new_cgroupns || c->cgroup2_path == NULL)
     return new_fs ("cgroup2", &fresh, ret_tree, err);
@@ -194,6 +197,12 @@ build_tree (const struct olrun_mount *m, const struct olrun_rootfs_config *c, in
             olrun_error_t *err)
 {
   *ret_is_file = false;
+  /* Idmapped mounts need a mount fd made by a process privileged over the
+   * filesystem (the host side), handed to the init; olrun does not do that
+   * yet, and an option that silently does nothing would corrupt ownership. */
+  if (m->idmap || m->uid_mappings.len || m->gid_mappings.len)
+    return olrun_error_set (err, OLRUN_E_UNSUPPORTED, 0,
+                            "idmapped mounts (idmap, ridmap, uidMappings, gidMappings) are not supported yet");
   if (m->bind)
     {
       _cleanup_free_ char *src = NULL;

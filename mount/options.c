@@ -184,10 +184,25 @@ olrun_mount_parse_options (struct olrun_mount *m, const char **bad)
   free (m->data);
   m->data = data.len ? olrun_buf_steal (&data) : NULL;
   olrun_buf_free (&data);
-  /* A bind mount ignores filesystem data, so a word we do not know there
-   * would be silently dropped: refuse it instead. */
+  /* A bind mount has no filesystem to take data.  key=value options are
+   * what configs carry over from tmpfs mounts (the OCI suite adds mode=
+   * and size= to binds): ignored, as mount(2) ignores them.  A bare word
+   * we do not know is a typo of a flag, and is refused. */
   if (m->bind && m->data)
-    return -1;
+    {
+      _cleanup_free_ char *copy = xstrdup (m->data);
+      char *save = NULL;
+      for (char *w = strtok_r (copy, ",", &save); w; w = strtok_r (NULL, ",", &save))
+        if (strchr (w, '=') == NULL)
+          {
+            for (char **o = m->options; o && *o; o++)
+              if (strcmp (*o, w) == 0)
+                *bad = *o;
+            return -1;
+          }
+      free (m->data);
+      m->data = NULL;
+    }
   if (m->tmpcopyup && (m->type == NULL || strcmp (m->type, "tmpfs") != 0))
     {
       *bad = "tmpcopyup";

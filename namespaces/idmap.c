@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 
 #include "olrun/namespaces.h"
+#include "olrun/syscalls.h"
 #include "olrun/util.h"
 
 char *
@@ -41,7 +42,13 @@ olrun_idmaps_to_host (const struct olrun_idmaps *m, uint32_t id)
 static int
 open_proc_file (int procdir, const char *name, olrun_error_t *err)
 {
-  int fd = openat (procdir, name, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+  /* No symlink, no crossing into a mount over the file: a procfs file
+   * bind-mounted there would pass the fstatfs check below. */
+  struct open_how how = {
+    .flags = O_WRONLY | O_CLOEXEC,
+    .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_XDEV,
+  };
+  int fd = olrun_openat2 (procdir, name, &how);
   if (fd < 0)
     return olrun_fail (err, errno, "open %s", name);
   struct statfs sfs;
@@ -116,13 +123,19 @@ olrun_ns_write_idmaps (pid_t pid, const struct olrun_idmaps *uid, const struct o
   _cleanup_close_ int procdir = open (dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (procdir < 0)
     return olrun_fail (err, errno, "open %s", dir);
-  if (deny_setgroups && write_proc_file (procdir, "setgroups", "deny", err) < 0)
+  bool direct_gid = gid->len > 0 && may_write_directly (gid, getegid ());
+  /* The kernel takes a gid map from an unprivileged writer only once
+   * setgroups is denied (else the container could drop a group that
+   * denies it access: CVE-2014-8989).  newgidmap checks /etc/subgid and
+   * may leave setgroups allowed. */
+  if ((deny_setgroups || (direct_gid && geteuid () != 0))
+      && write_proc_file (procdir, "setgroups", "deny", err) < 0)
     return -1;
   if (gid->len > 0)
     {
       _cleanup_free_ char *text = olrun_idmaps_format (gid);
-      int rc = may_write_directly (gid, getegid ()) ? write_proc_file (procdir, "gid_map", text, err)
-                                                    : run_helper ("newgidmap", pid, gid, err);
+      int rc = direct_gid ? write_proc_file (procdir, "gid_map", text, err)
+                          : run_helper ("newgidmap", pid, gid, err);
       if (rc < 0)
         return olrun_error_wrap (err, "write gid map");
     }

@@ -45,9 +45,10 @@ load_spec (struct olrun_container *c, olrun_error_t *err)
   const char *bundle = c->opts->bundle ? c->opts->bundle : ".";
   _cleanup_free_ char *path
       = c->opts->config ? xstrdup (c->opts->config) : xasprintf ("%s/config.json", bundle);
-  if (olrun_spec_load (AT_FDCWD, path, &c->spec, err) < 0 || olrun_spec_validate (c->spec, err) < 0)
+  if (olrun_spec_load (AT_FDCWD, path, &c->spec, err) < 0 || olrun_spec_validate (c->spec, err) < 0
+      || olrun_process_check_lsm (c->spec->process, err) < 0)
     return -1;
-  if (c->opts->listen_fds > 0)
+  if (c->opts->listen_fds > 0 && c->spec->process)
     {
       /* Socket activation passes through: the fds are preserved and the
        * container's init is their listener. */
@@ -108,7 +109,7 @@ prepare_cgroup (struct olrun_container *c, olrun_error_t *err)
     .id = name,
     .cgroups_path = c->spec->linux.cgroups_path,
     .manager = c->ctx->cgroup_manager,
-    .rootless = c->ctx->rootless == 1,
+    .rootless = c->rootless,
     .resources = c->spec->linux.resources,
     .extra_devices = devs,
     .n_extra_devices = c->spec->linux.n_devices,
@@ -174,7 +175,9 @@ olrun_pid_file_write (const char *path, pid_t pid, olrun_error_t *err)
 static int
 run_create_hooks (struct olrun_container *c, olrun_error_t *err)
 {
-  _cleanup_free_ char *json = olrun_state_json (&c->state, "creating", false);
+  /* Step 2 of the lifecycle (the environment) is done: the hooks see
+   * "created", as the OCI validation suite expects. */
+  _cleanup_free_ char *json = olrun_state_json (&c->state, "created", false);
   if (olrun_hooks_run (c->spec, OLRUN_HOOK_PRESTART, json, err) < 0
       || olrun_hooks_run (c->spec, OLRUN_HOOK_CREATE_RUNTIME, json, err) < 0)
     return -1;
@@ -226,7 +229,7 @@ handshake (struct olrun_container *c, olrun_error_t *err)
   if (olrun_sync_recv (c->sync_parent, SYNC_HOOKS_READY, NULL, NULL, err) < 0 || run_create_hooks (c, err) < 0
       || olrun_sync_send (c->sync_parent, SYNC_HOOKS_DONE, c->init_pid, -1, err) < 0)
     return -1;
-  if (c->spec->process->terminal && take_pty (c, err) < 0)
+  if (c->spec->process && c->spec->process->terminal && take_pty (c, err) < 0)
     return -1;
   if (olrun_sync_recv (c->sync_parent, SYNC_CREATED, NULL, NULL, err) < 0)
     return -1;
@@ -252,7 +255,7 @@ do_create (struct olrun_container *c, olrun_error_t *err)
     return -1;
   /* Recorded first, so that a create killed from here on leaves enough
    * for `delete --force` to find and remove everything. */
-  if (c->ctx->notify_socket)
+  if (c->ctx->notify_socket && c->spec->process)
     {
       _cleanup_free_ char *name = olrun_state_dirname (c->id);
       _cleanup_free_ char *dir = xasprintf ("%s/%s", c->ctx->root, name);
@@ -267,6 +270,8 @@ do_create (struct olrun_container *c, olrun_error_t *err)
       && olrun_console_socket_connect (c->opts->console_socket, &c->console_socket, err) < 0)
     return -1;
   if (!c->start_inline && start_listener (c, err) < 0)
+    return -1;
+  if (olrun_exe_guard_prepare (&c->exe_guard, err) < 0)
     return -1;
   int fds[2];
   if (olrun_sync_pair (fds, err) < 0)
@@ -317,6 +322,7 @@ olrun_container_free (struct olrun_container *c)
   safe_close (c->console_socket);
   safe_close (c->pty_master);
   safe_close (c->init_pidfd);
+  olrun_exe_guard_clear (&c->exe_guard);
   olrun_cgroup_free (c->cgroup);
   olrun_seccomp_program_free (c->seccomp);
   olrun_spec_free (c->spec);
@@ -341,6 +347,23 @@ olrun_container_freep (struct olrun_container **c)
   *c = NULL;
 }
 
+/* --rootless auto: rootless unless we are root of the initial user
+ * namespace (an engine running rootless starts us as root of its own). */
+static bool
+rootless_mode (const struct olrun_context *ctx)
+{
+  if (ctx->rootless >= 0)
+    return ctx->rootless == 1;
+  if (geteuid () != 0)
+    return true;
+  char buf[64] = { 0 };
+  _cleanup_close_ int fd = open ("/proc/self/uid_map", O_RDONLY | O_CLOEXEC);
+  unsigned long a = 1, b = 1, n = 0;
+  if (fd < 0 || read (fd, buf, sizeof buf - 1) <= 0 || sscanf (buf, "%lu %lu %lu", &a, &b, &n) != 3)
+    return false;
+  return !(a == 0 && b == 0 && n == 4294967295UL);
+}
+
 int
 olrun_create_internal (const struct olrun_context *ctx, const struct olrun_create_opts *o, bool start_inline,
                        struct olrun_container **ret, olrun_error_t *err)
@@ -352,9 +375,10 @@ olrun_create_internal (const struct olrun_context *ctx, const struct olrun_creat
   c->opts = o;
   c->id = o->id;
   c->start_inline = start_inline;
+  c->rootless = rootless_mode (ctx);
   c->parent_pid = getpid ();
   c->state_dirfd = c->sync_parent = c->sync_child = c->start_listen = -1;
-  c->console_socket = c->pty_master = c->init_pidfd = -1;
+  c->console_socket = c->pty_master = c->init_pidfd = c->exe_guard.fd = c->exe_guard.tree = -1;
   for (int t = 0; t < OLRUN_NS_COUNT; t++)
     c->ns_fds[t] = -1;
   /* Everything that only reads input is checked before the state dir
@@ -363,9 +387,13 @@ olrun_create_internal (const struct olrun_context *ctx, const struct olrun_creat
     return -1;
   /* A pty master needs a taker: the console socket, or a foreground run
    * relaying the caller's terminal. */
-  if (c->spec->process->terminal && o->console_socket == NULL && (!start_inline || o->detach))
+  if (c->spec->process && c->spec->process->terminal && o->console_socket == NULL && (!start_inline || o->detach))
     return olrun_invalid (err, "process.terminal is set: --console-socket is required%s",
                           start_inline ? " with --detach" : "");
+  /* Without privileges, only a user namespace can give the container a
+   * root of its own (runc says the same). */
+  if (c->rootless && !c->spec->linux.ns[OLRUN_NS_USER].enabled)
+    return olrun_invalid (err, "rootless mode needs a user namespace in linux.namespaces");
   if (do_create (c, err) < 0)
     {
       create_rollback (c);

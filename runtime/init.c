@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/vfs.h>
 
@@ -23,15 +24,25 @@
 #include "olrun/util.h"
 #include "runtime/internal.h"
 
+/* The inode number of every procfs root (fs/proc/root.c). */
+#define PROC_ROOT_INO 1
+
 /* Become root of the new user namespace once the parent has written the
  * maps: until then we are the overflow uid, and files we create would be
  * owned by nobody. */
 int
 olrun_init_userns_handshake (struct olrun_container *c, olrun_error_t *err)
 {
+  /* A non-dumpable process's /proc files belong to root, so an
+   * unprivileged parent could not write our maps directly: dumpable for
+   * that moment only, while no process of the container exists yet. */
+  if (c->rootless && prctl (PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+    return olrun_fail (err, errno, "prctl DUMPABLE");
   if (olrun_sync_send (c->sync_child, SYNC_USERNS_READY, 0, -1, err) < 0
       || olrun_sync_recv (c->sync_child, SYNC_USERNS_DONE, NULL, NULL, err) < 0)
     return -1;
+  if (prctl (PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+    return olrun_fail (err, errno, "prctl DUMPABLE");
   if (setresgid (0, 0, 0) < 0 || setresuid (0, 0, 0) < 0)
     return olrun_fail (err, errno, "become root in the user namespace (is 0 mapped?)");
   return 0;
@@ -43,10 +54,13 @@ static int
 open_proc_write (int dirfd, const char *path, olrun_error_t *err)
 {
   /* "self" is an ordinary symlink within /proc, so symlinks are allowed,
-   * but only beneath /proc, and no magic link (/proc/PID/fd/N...). */
+   * but only beneath /proc, and no magic link (/proc/PID/fd/N...).  No
+   * mount may be crossed either: a procfs file bind-mounted over the one
+   * we mean (another process's, a host-wide sysctl) is procfs too, and
+   * fstatfs alone would let the write through (CVE-2025-52881). */
   struct open_how how = {
     .flags = O_WRONLY | O_CLOEXEC,
-    .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+    .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV,
   };
   int fd = olrun_openat2 (dirfd, path, &how);
   if (fd < 0)
@@ -71,13 +85,19 @@ write_proc (int procfd, const char *path, const char *value, olrun_error_t *err)
   return 0;
 }
 
+/* /proc, checked to be the root of a procfs: in a joined mount namespace
+ * it is whatever that namespace mounted there. */
 static int
 open_proc (olrun_error_t *err)
 {
-  int fd = open ("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  _cleanup_close_ int fd = open ("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0)
     return olrun_fail (err, errno, "open /proc");
-  return fd;
+  struct statfs sfs;
+  struct stat st;
+  if (fstatfs (fd, &sfs) < 0 || sfs.f_type != PROC_SUPER_MAGIC || fstat (fd, &st) < 0 || st.st_ino != PROC_ROOT_INO)
+    return olrun_fail (err, EXDEV, "/proc is not the root of a procfs");
+  return TAKE_FD (fd);
 }
 
 /* Time offsets can only be set while no process is in the namespace:
@@ -96,6 +116,7 @@ setup_time_offsets (struct olrun_container *c, int procfd, olrun_error_t *err)
             l->monotonic_nanosecs, (long long) l->boottime_secs, l->boottime_nanosecs);
   if (write_proc (procfd, "self/timens_offsets", buf, err) < 0)
     return -1;
+  /* setns checks the fd is a time namespace: no procfs check needed. */
   _cleanup_close_ int ns = openat (procfd, "self/ns/time_for_children", O_RDONLY | O_CLOEXEC);
   if (ns < 0 || setns (ns, CLONE_NEWTIME) < 0)
     return olrun_fail (err, errno, "enter the time namespace");
@@ -132,7 +153,7 @@ setup_kernel_settings (struct olrun_container *c, olrun_error_t *err)
     return olrun_fail (err, errno, "setdomainname `%s`", s->domainname);
   if (write_sysctls (c, procfd, err) < 0)
     return -1;
-  if (s->process->has_oom_score_adj)
+  if (s->process && s->process->has_oom_score_adj)
     {
       char buf[16];
       snprintf (buf, sizeof buf, "%d", s->process->oom_score_adj);
@@ -166,6 +187,7 @@ rootfs_config (const struct olrun_container *c)
     .readonly_paths = s->linux.readonly_paths,
     .no_pivot = c->opts->no_pivot,
     .in_userns = s->linux.ns[OLRUN_NS_USER].enabled,
+    .rootless = c->rootless,
     .new_cgroupns = s->linux.ns[OLRUN_NS_CGROUP].enabled,
     .cgroup2_path = c->cgroup && c->cgroup->mountpoint ? c->state.cgroup_path : NULL,
     .cgroup2_mountpoint = c->cgroup ? c->cgroup->mountpoint : NULL,
@@ -173,13 +195,27 @@ rootfs_config (const struct olrun_container *c)
   };
 }
 
+/* Without a mount namespace of its own the container shares the caller's
+ * (runtime-spec: an unlisted namespace is inherited), where mounting
+ * would change the host: the root is entered by chroot alone. */
+int
+olrun_init_chroot (const char *rootfs, olrun_error_t *err)
+{
+  if (chroot (rootfs) < 0)
+    return olrun_fail (err, errno, "chroot to `%s`", rootfs);
+  if (chdir ("/") < 0)
+    return olrun_fail (err, errno, "chdir /");
+  return 0;
+}
+
 /* Filesystem, hooks and the terminal: from the namespaces to "created". */
 static int
 setup_container (struct olrun_container *c, olrun_error_t *err)
 {
   struct olrun_rootfs_config rc = rootfs_config (c);
+  bool own_mounts = c->spec->linux.ns[OLRUN_NS_MOUNT].enabled;
   int pid = 0;
-  if (olrun_mount_prepare (&rc, err) < 0)
+  if (own_mounts && olrun_mount_prepare (&rc, err) < 0)
     return -1;
   if (olrun_sync_send (c->sync_child, SYNC_HOOKS_READY, 0, -1, err) < 0
       || olrun_sync_recv (c->sync_child, SYNC_HOOKS_DONE, &pid, NULL, err) < 0)
@@ -194,8 +230,11 @@ setup_container (struct olrun_container *c, olrun_error_t *err)
       if (olrun_hooks_run (c->spec, OLRUN_HOOK_CREATE_CONTAINER, json, err) < 0)
         return -1;
     }
-  if (olrun_mount_finish (&rc, err) < 0)
+  if (own_mounts ? olrun_mount_finish (&rc, err) < 0 : olrun_init_chroot (c->rootfs, err) < 0)
     return -1;
+  /* A config without a process can be created; only start fails. */
+  if (c->spec->process == NULL)
+    return 0;
   if (c->spec->process->terminal)
     {
       _cleanup_close_ int master = -1;
@@ -235,6 +274,8 @@ wait_start_and_exec (struct olrun_container *c, int *report, olrun_error_t *err)
       if (olrun_hooks_run (c->spec, OLRUN_HOOK_START_CONTAINER, json, err) < 0)
         return -1;
     }
+  if (c->spec->process == NULL)
+    return olrun_invalid (err, "cannot start `%s`: its config has no process", c->id);
   return olrun_process_exec (c->spec->process, c->exe_path, c->opts->preserve_fds, &conn, 1, c->seccomp, conn,
                              err);
 }
@@ -243,6 +284,10 @@ static int
 init_stages (struct olrun_container *c, int *report, olrun_error_t *err)
 {
   c->sync_parent = safe_close (c->sync_parent);
+  /* First, while no process of the container exists yet (in the slow
+   * path the init forked later inherits it). */
+  if (olrun_process_protect_exe (&c->exe_guard, err) < 0)
+    return -1;
   if (c->slow_path)
     {
       int r = olrun_init_join_namespaces (c, err);
@@ -253,7 +298,8 @@ init_stages (struct olrun_container *c, int *report, olrun_error_t *err)
     return -1;
   if (setsid () < 0)
     return olrun_fail (err, errno, "setsid");
-  if (setup_kernel_settings (c, err) < 0 || setup_container (c, err) < 0)
+  if (setup_kernel_settings (c, err) < 0 || setup_container (c, err) < 0
+      || olrun_process_apply_linux (&c->spec->linux, err) < 0)
     return -1;
   /* Nothing of ours but the sockets survives past this point; the
    * caller's --preserve-fds are the user's. */

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <linux/prctl.h>
 #include <sys/types.h>
 #include <termios.h>
 
@@ -28,6 +29,12 @@ int olrun_proc_stat (pid_t pid, uint64_t *ret_start, char *ret_state);
 /* --pid-file: the decimal pid, no newline, written to a temp file and
  * renamed (clients read it as soon as it exists). */
 int olrun_pid_file_write (const char *path, pid_t pid, olrun_error_t *err);
+
+/* Kill what is left of a container, run its poststop hooks (when it was
+ * started), remove its cgroup and state dir (lifecycle.c).  delete loads
+ * these from the state; run has them in memory already. */
+int olrun_container_teardown (const struct olrun_context *ctx, const struct olrun_state *s, struct olrun_cgroup *cg,
+                              const struct olrun_spec *spec, bool started, olrun_error_t *err);
 
 /* ---- sync messages (sync.c) ---- */
 enum olrun_sync_type
@@ -56,6 +63,24 @@ int olrun_sync_recv (int sock, int expect, int *ret_value, int *ret_fd, olrun_er
  * exec'd or exited) returns 0 with *ret_type = 0. */
 int olrun_sync_recv_any (int sock, int *ret_type, int *ret_value, int *ret_fd, olrun_error_t *err);
 
+/* ---- the olrun binary (exe_protect.c) ---- */
+/* What the parent prepares before it clones: the memory layout, and when
+ * it may, the binary opened through a detached read-only mount. */
+struct olrun_exe_guard
+{
+  int fd;                   /* -1: the child opens it itself */
+  int tree;                 /* the detached mount, closed after the clone */
+  struct prctl_mm_map map;
+};
+int olrun_exe_guard_prepare (struct olrun_exe_guard *g, olrun_error_t *err);
+void olrun_exe_guard_clear (struct olrun_exe_guard *g);
+/* In the child: point /proc/self/exe at the olrun binary seen through a
+ * detached read-only mount, so nothing the container reaches through
+ * /proc can write it (CVE-2019-5736).  Call in every process that later
+ * execs the container's process, before any process of the container can
+ * see it. */
+int olrun_process_protect_exe (const struct olrun_exe_guard *g, olrun_error_t *err);
+
 /* ---- one container being created (create.c, init.c) ----
  * The parent fills this in; clone3 copies it into the child, which reads
  * its half.  Fields marked [child] are only meaningful there. */
@@ -71,6 +96,7 @@ struct olrun_container
   struct olrun_cgroup *cgroup;
   int ns_fds[OLRUN_NS_COUNT]; /* namespaces joined by path, else -1 */
   bool new_userns;
+  bool rootless;              /* --rootless, or auto: not root of the initial user namespace */
   bool slow_path;             /* namespaces joined by path: setns/unshare in the child */
   bool start_inline;          /* run: the start message comes over the sync socket */
   int sync_parent;            /* parent's end of the sync socket */
@@ -83,11 +109,15 @@ struct olrun_container
   int init_pidfd;
   struct olrun_seccomp_program *seccomp;
   char *exe_path;             /* [child] process.args[0] resolved on PATH */
+  bool started;               /* [parent] the start message was sent */
+  struct olrun_exe_guard exe_guard;
   struct olrun_state state;
 };
 
 /* The container's setup, in the child after clone3.  Never returns. */
 _Noreturn void olrun_init_main (struct olrun_container *c);
+/* Enter the rootfs without mounting anything (no mount namespace). */
+int olrun_init_chroot (const char *rootfs, olrun_error_t *err);
 /* In a new user namespace: have the parent write the maps, become root. */
 int olrun_init_userns_handshake (struct olrun_container *c, olrun_error_t *err);
 /* Slow path (init_ns.c): join the namespaces given by path, create the
@@ -116,6 +146,16 @@ int olrun_notify_listen (int state_dirfd, int *ret_fd, olrun_error_t *err);
 int olrun_notify_forward (int fd, const char *host, pid_t pid, bool *ret_ready, olrun_error_t *err);
 /* Forward until READY=1, failing if the container exits first. */
 int olrun_notify_wait_ready (int fd, const char *host, int pidfd, pid_t pid, olrun_error_t *err);
+
+/* ---- inherited attributes (process_attrs.c) ---- */
+/* process.ioPriority and process.scheduler, on the calling thread. */
+int olrun_process_apply_sched (const struct olrun_process *p, olrun_error_t *err);
+/* linux.personality and linux.memoryPolicy, on the calling thread. */
+int olrun_process_apply_linux (const struct olrun_linux *l, olrun_error_t *err);
+/* Refuse an AppArmor profile or SELinux label the host cannot apply. */
+int olrun_process_check_lsm (const struct olrun_process *p, olrun_error_t *err);
+/* Write the labels to take on at execve through a procfs of our own. */
+int olrun_process_apply_lsm (const struct olrun_process *p, olrun_error_t *err);
 
 /* ---- hooks (hooks.c) ---- */
 /* Run every hook of `kind` with the state JSON on stdin.  Hooks run in the

@@ -221,12 +221,17 @@ kill_and_wait (const struct olrun_state *s, struct olrun_cgroup *cg, olrun_error
   return olrun_fail (err, ETIMEDOUT, "container process %d does not die", (int) s->pid);
 }
 
-static void
-run_poststop (int dirfd, const struct olrun_state *s)
+int
+olrun_container_teardown (const struct olrun_context *ctx, const struct olrun_state *s, struct olrun_cgroup *cg,
+                          const struct olrun_spec *spec, bool started, olrun_error_t *err)
 {
-  struct olrun_spec *spec = load_saved_spec (dirfd);
-  olrun_hooks_run_warn (spec, OLRUN_HOOK_POSTSTOP, s, "stopped");
-  olrun_spec_free (spec);
+  if (kill_and_wait (s, cg, err) < 0)
+    return -1;
+  if (started)
+    olrun_hooks_run_warn (spec, OLRUN_HOOK_POSTSTOP, s, "stopped");
+  if (olrun_cgroup_destroy (cg, err) < 0)
+    return -1;
+  return olrun_state_dir_remove (ctx->root, s->id, err);
 }
 
 int
@@ -241,7 +246,17 @@ olrun_container_delete (const struct olrun_context *ctx, const char *id, bool fo
       return -1;
     }
   enum olrun_status st;
-  if (olrun_state_read (dirfd, id, &s, err) < 0 || olrun_container_status (s, &st, err) < 0)
+  if (olrun_state_read (dirfd, id, &s, err) < 0)
+    {
+      /* An unreadable state (a crash took it) names no process and no
+       * cgroup to clean: --force removes what is left, the state dir. */
+      if (!force || (*err)->kind != OLRUN_E_INVALID)
+        return -1;
+      olrun_warn ("%s; removing it", (*err)->msg);
+      olrun_error_release (err);
+      return olrun_state_dir_remove (ctx->root, id, err);
+    }
+  if (olrun_container_status (s, &st, err) < 0)
     return -1;
   /* Like runc: a created container may be deleted; a running or paused
    * one only with --force. */
@@ -251,15 +266,11 @@ olrun_container_delete (const struct olrun_context *ctx, const char *id, bool fo
   struct olrun_cgroup *cg = NULL;
   if (load_cgroup (s, &cg, err) < 0)
     return -1;
-  int rc = kill_and_wait (s, cg, err);
-  if (rc == 0 && st != OLRUN_STATUS_CREATING)
-    run_poststop (dirfd, s);
-  if (rc == 0)
-    rc = olrun_cgroup_destroy (cg, err);
+  struct olrun_spec *spec = st != OLRUN_STATUS_CREATING ? load_saved_spec (dirfd) : NULL;
+  int rc = olrun_container_teardown (ctx, s, cg, spec, st != OLRUN_STATUS_CREATING, err);
+  olrun_spec_free (spec);
   olrun_cgroup_free (cg);
-  if (rc < 0)
-    return -1;
-  return olrun_state_dir_remove (ctx->root, id, err);
+  return rc;
 }
 
 int

@@ -196,26 +196,40 @@ int
 olrun_process_exec (const struct olrun_process *p, const char *exe, int preserve_fds, const int *keep, size_t nkeep,
                     const struct olrun_seccomp_program *seccomp, int report_fd, olrun_error_t *err)
 {
+  /* While we still hold every privilege (a real-time policy needs
+   * CAP_SYS_NICE), and before any filter. */
+  if (olrun_process_apply_sched (p, err) < 0 || olrun_process_apply_lsm (p, err) < 0)
+    return -1;
+  /* Whatever is left above the preserved range is ours and must not reach
+   * the process (CVE-2024-21626): closed, the rest CLOEXEC.  Before any
+   * filter too: a profile may not allow close_range. */
+  olrun_close_fds_except (3 + preserve_fds, keep, nkeep);
+  if (olrun_cloexec_from (3 + preserve_fds, err) < 0)
+    return -1;
   /* Normally the filter comes last, right before execve, so olrun's own
    * setup is never filtered.  Without no_new_privs and with CAP_SYS_ADMIN
    * about to go, it must come before the credentials change instead (as
    * runc and crun do); the profile then also sees the rest of the setup. */
   bool early = seccomp && !p->no_new_privileges && !keeps_sys_admin (p);
+  /* Our fds go first: nothing but stdio, the preserved range and the
+   * report socket may reach the process (CVE-2024-21626), and a filter
+   * loaded early may well forbid close_range. */
+  olrun_close_fds_except (3 + preserve_fds, keep, nkeep);
+  if (olrun_cloexec_from (3 + preserve_fds, err) < 0)
+    return -1;
   if (early && load_seccomp (seccomp, report_fd, err) < 0)
     return -1;
   if (apply_rlimits (p, err) < 0 || apply_credentials (p, err) < 0)
     return -1;
   umask (p->umask >= 0 ? (mode_t) p->umask : 022);
-  /* Again after the uid change: cwd may not be reachable for the user. */
-  if (olrun_process_chdir (p, err) < 0)
-    return -1;
+  /* Again after the uid change: cwd may not be reachable for the user.
+   * A plain chdir: the leaked-fd check (CVE-2024-21626) was made at
+   * create, no fd of ours is left to reach the host through, and an early
+   * filter may refuse getcwd. */
+  if (chdir (p->cwd) < 0)
+    return olrun_error_set (err, OLRUN_E_EXEC_FAILED, errno, "chdir to cwd `%s`", p->cwd);
   if (p->no_new_privileges && prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
     return olrun_fail (err, errno, "prctl NO_NEW_PRIVS");
-  olrun_close_fds_except (3 + preserve_fds, keep, nkeep);
-  /* Whatever is left above the preserved range is ours and must not reach
-   * the process (CVE-2024-21626): CLOEXEC it all. */
-  if (olrun_cloexec_from (3 + preserve_fds, err) < 0)
-    return -1;
   if (!early && load_seccomp (seccomp, report_fd, err) < 0)
     return -1;
   char **env = build_env (p);

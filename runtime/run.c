@@ -15,6 +15,7 @@ int olrun_start_handshake (int conn, const struct olrun_spec *spec, const struct
 static int
 start_inline (struct olrun_container *c, olrun_error_t *err)
 {
+  c->started = true;
   if (olrun_start_handshake (c->sync_parent, c->spec, &c->state, err) < 0)
     return -1;
   olrun_hooks_run_warn (c->spec, OLRUN_HOOK_POSTSTART, &c->state, "running");
@@ -51,8 +52,9 @@ olrun_container_run (const struct olrun_context *ctx, const struct olrun_create_
    * that failed (its process is gone), unless --keep. */
   if (c && (!o->detach || rc < 0) && !o->keep)
     {
+      /* Everything is in memory: no need to read it back as delete does. */
       olrun_error_t tmp = NULL;
-      if (olrun_container_delete (ctx, o->id, true, &tmp) < 0)
+      if (olrun_container_teardown (ctx, &c->state, c->cgroup, c->spec, c->started, &tmp) < 0)
         {
           if (rc < 0)
             olrun_error_release (&tmp); /* the first error is the one reported */

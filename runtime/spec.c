@@ -155,7 +155,8 @@ olrun_spec_parse_process (const struct olrun_jdec *d, const olrun_json_t *node, 
       || olrun_jdec_bool (d, node, pp, "noNewPrivileges", &p->no_new_privileges) < 0
       || olrun_jdec_string (d, node, pp, "apparmorProfile", false, &p->apparmor_profile) < 0
       || olrun_jdec_string (d, node, pp, "selinuxLabel", false, &p->selinux_label) < 0
-      || olrun_jdec_int64 (d, node, pp, "oomScoreAdj", -1000, 1000, &oom, &p->has_oom_score_adj) < 0)
+      || olrun_jdec_int64 (d, node, pp, "oomScoreAdj", -1000, 1000, &oom, &p->has_oom_score_adj) < 0
+      || olrun_spec_parse_process_sched (d, node, pp, p) < 0)
     goto fail;
   p->oom_score_adj = (int) oom;
   caps = olrun_jdec_member (d, node, pp, "capabilities", OLRUN_JSON_OBJECT, false, &failed);
@@ -195,6 +196,7 @@ olrun_process_free (struct olrun_process *p)
   free (p->rlimits);
   free (p->apparmor_profile);
   free (p->selinux_label);
+  free (p->scheduler);
   free (p);
 }
 

@@ -252,7 +252,8 @@ olrun_spec_parse_linux (const struct olrun_jdec *d, const olrun_json_t *lin, con
       || olrun_jdec_strv (d, lin, lp, "maskedPaths", false, &l->masked_paths) < 0
       || olrun_jdec_strv (d, lin, lp, "readonlyPaths", false, &l->readonly_paths) < 0
       || olrun_jdec_string (d, lin, lp, "mountLabel", false, &l->mount_label) < 0
-      || parse_time_offsets (d, lin, lp, l) < 0 || parse_net_devices (d, lin, lp, l) < 0)
+      || parse_time_offsets (d, lin, lp, l) < 0 || parse_net_devices (d, lin, lp, l) < 0
+      || olrun_spec_parse_linux_process (d, lin, lp, l) < 0)
     return -1;
   if (l->rootfs_propagation && olrun_mount_propagation_flags (l->rootfs_propagation) < 0)
     {
@@ -292,4 +293,5 @@ olrun_spec_linux_clear (struct olrun_linux *l)
       free (l->net_devices[i].name);
     }
   free (l->net_devices);
+  free (l->memory_policy);
 }

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "olrun/log.h"
 #include "olrun/spec.h"
 #include "olrun/util.h"
 
@@ -40,8 +41,10 @@ has_new (const struct olrun_spec *s, enum olrun_ns_type t)
 static int
 check_process (const struct olrun_spec *s, olrun_error_t *err)
 {
+  /* process is optional (runtime-spec): such a container can be created,
+   * and start then fails. */
   if (s->process == NULL)
-    return fail_at (s, err, "process", "required but missing");
+    return 0;
   if (s->process->args == NULL || s->process->args[0] == NULL)
     return fail_at (s, err, "process.args", "must not be empty");
   return 0;
@@ -51,8 +54,21 @@ static int
 check_namespaces (const struct olrun_spec *s, olrun_error_t *err)
 {
   const struct olrun_linux *l = &s->linux;
+  /* Without a mount namespace the container is chrooted in the caller's:
+   * what would mount something there would change the host, so it is
+   * skipped, loudly (runc skips it silently). */
   if (!has_new (s, OLRUN_NS_MOUNT))
-    return fail_at (s, err, "linux.namespaces", "a mount namespace is required");
+    {
+      static const char *const needs[] = { "mounts", "linux.maskedPaths", "linux.readonlyPaths", "linux.devices" };
+      bool present[] = { s->n_mounts > 0, s->linux.masked_paths && *s->linux.masked_paths,
+                         s->linux.readonly_paths && *s->linux.readonly_paths, s->linux.n_devices > 0 };
+      for (size_t i = 0; i < ARRAY_SIZE (needs); i++)
+        if (present[i])
+          olrun_warn ("%s: not applied: the config has no mount namespace, and mounting in the caller's "
+                      "would change the host", needs[i]);
+      if (s->root_readonly)
+        olrun_warn ("root.readonly: not applied: the config has no mount namespace");
+    }
   bool new_user = l->ns[OLRUN_NS_USER].enabled && l->ns[OLRUN_NS_USER].path == NULL;
   if (new_user && (l->uid_mappings.len == 0 || l->gid_mappings.len == 0))
     return fail_at (s, err, "linux.namespaces", "a new user namespace needs linux.uidMappings and linux.gidMappings");

@@ -71,6 +71,7 @@ struct olrun_rootfs_config
   char *const *readonly_paths;
   bool no_pivot;                  /* --no-pivot: MS_MOVE + chroot */
   bool in_userns;                 /* devices are bind-mounted: mknod is not allowed */
+  bool rootless;                  /* cgroup mounts are read-only whatever the options say */
   bool new_cgroupns;              /* cgroup mounts show the container's own cgroup */
   const char *cgroup2_mountpoint; /* where the host's cgroup2 hierarchy is mounted, or NULL */
   const char *cgroup2_path;       /* the container's cgroup in it (cgroup mounts without cgroupns) */

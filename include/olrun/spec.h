@@ -25,6 +25,32 @@ struct olrun_rlimit
   uint64_t soft, hard;
 };
 
+/* process.scheduler: sched_setattr(2).  policy is a SCHED_* number. */
+struct olrun_scheduler
+{
+  int policy;
+  int nice;
+  int priority;
+  uint64_t flags;       /* SCHED_FLAG_* */
+  uint64_t runtime, deadline, period;
+};
+
+/* process.ioPriority: ioprio_set(2). */
+struct olrun_io_priority
+{
+  bool set;
+  int klass;            /* IOPRIO_CLASS_* */
+  int priority;         /* 0-7 */
+};
+
+/* linux.memoryPolicy: set_mempolicy(2). */
+struct olrun_memory_policy
+{
+  int mode;             /* MPOL_*, with the MPOL_F_* mode flags or'ed in */
+  unsigned long nodes[1024 / (8 * sizeof (unsigned long))];
+  unsigned long maxnode; /* bits in `nodes` that set_mempolicy looks at (0: none given) */
+};
+
 struct olrun_process
 {
   bool terminal;
@@ -45,6 +71,8 @@ struct olrun_process
   char *selinux_label;
   bool has_oom_score_adj;
   int oom_score_adj;
+  struct olrun_scheduler *scheduler;   /* NULL when not given */
+  struct olrun_io_priority io_priority;
 };
 
 enum olrun_hook_kind
@@ -109,6 +137,9 @@ struct olrun_linux
   uint32_t monotonic_nanosecs, boottime_nanosecs;
   struct olrun_netdev *net_devices;
   size_t n_net_devices;
+  bool has_personality;
+  unsigned long personality;           /* PER_LINUX or PER_LINUX32 */
+  struct olrun_memory_policy *memory_policy;
 };
 
 struct olrun_spec
@@ -147,6 +178,12 @@ int olrun_spec_parse_resources (const struct olrun_jdec *d, const olrun_json_t *
                                 const struct olrun_jpath *p, struct olrun_resources **ret);
 int olrun_spec_parse_seccomp (const struct olrun_jdec *d, const olrun_json_t *node,
                               const struct olrun_jpath *p, struct olrun_seccomp **ret);
+/* process.scheduler and process.ioPriority (runtime/spec_process.c). */
+int olrun_spec_parse_process_sched (const struct olrun_jdec *d, const olrun_json_t *node,
+                                    const struct olrun_jpath *p, struct olrun_process *ret);
+/* linux.personality and linux.memoryPolicy (runtime/spec_process.c). */
+int olrun_spec_parse_linux_process (const struct olrun_jdec *d, const olrun_json_t *lin,
+                                    const struct olrun_jpath *p, struct olrun_linux *ret);
 int olrun_spec_parse_capabilities (const struct olrun_jdec *d, const olrun_json_t *node,
                                    const struct olrun_jpath *p, struct olrun_capsets *ret);
 

@@ -68,7 +68,7 @@ def test_all_hooks_in_order_with_state(olrun, bundle, logdir):
         assert st["id"] == cid and st["bundle"] == bundle.path, k
         if k != "poststop":
             assert st["pid"] == pid, k
-    assert by_kind["createRuntime"][1]["status"] == "creating"
+    assert by_kind["createRuntime"][1]["status"] == "created"
     assert by_kind["poststop"][1]["status"] == "stopped"
 
 

@@ -280,3 +280,18 @@ def test_sigkill_midway_then_delete_force(olrun, bundle, tmp_path):
                     or open("/proc/%d/stat" % pid).read().split()[2] == "Z")
     subprocess.run(["pkill", "-f", "touch %s; sleep 1000" % marker])
     olrun.run("delete", "--force", cid, check=True)
+
+
+def test_delete_force_with_unreadable_state(olrun, bundle):
+    """After a crash: the state.json truncated, the cgroup gone with the
+    reboot.  delete --force still removes what is left."""
+    bundle.args("true")
+    cid = olrun.new_id()
+    olrun.run("run", "--keep", "-b", bundle.path, cid, check=True)
+    os.rmdir(os.path.join(CGROUP2, "olrun", cid))
+    open(os.path.join(olrun.root, cid, "state.json"), "w").close()
+    p = olrun.run("delete", cid)
+    assert p.returncode == 1 and "state.json" in p.stderr
+    p = olrun.run("delete", "--force", cid)
+    assert p.returncode == 0 and "warning" in p.stderr
+    assert not os.path.exists(os.path.join(olrun.root, cid))

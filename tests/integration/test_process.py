@@ -198,3 +198,128 @@ def test_session_keyring(olrun, bundle):
                           capture_output=True, text=True).stdout.strip()
     p = olrun.run("run", "--no-new-keyring", "-b", bundle.path, olrun.new_id())
     assert p.returncode == 0 and p.stdout.strip() == host
+
+
+def attrs(olrun, bundle):
+    bundle.args("testinit", "attrs")
+    p = olrun.run("run", "-b", bundle.path, olrun.new_id())
+    assert p.returncode == 0, p.stderr
+    return {l.split()[0]: l.split()[1:] for l in p.stdout.splitlines()}
+
+
+def test_defaults_leave_attrs_alone(olrun, bundle):
+    a = attrs(olrun, bundle)
+    assert a["sched"] == ["0", "0", "0"] and a["personality"] == ["0x0"] and a["mempolicy"][0] == "0"
+
+
+def test_scheduler_batch_with_nice(olrun, bundle):
+    bundle.process["scheduler"] = {"policy": "SCHED_BATCH", "nice": 7}
+    assert attrs(olrun, bundle)["sched"] == ["3", "0", "7"]
+
+
+def test_scheduler_realtime(olrun, bundle):
+    bundle.process["scheduler"] = {"policy": "SCHED_FIFO", "priority": 10,
+                                   "flags": ["SCHED_FLAG_RESET_ON_FORK"]}
+    # SCHED_RESET_ON_FORK shows as a flag bit on the policy (0x40000000).
+    assert attrs(olrun, bundle)["sched"] == [str(1 | 0x40000000), "10", "0"]
+
+
+@pytest.mark.parametrize("sched,words", [
+    ({"policy": "SCHED_ISO"}, "Linux has no scheduling policy `SCHED_ISO`"),
+    ({"policy": "SCHED_BOGUS"}, "unknown scheduling policy `SCHED_BOGUS`"),
+    ({"policy": "SCHED_FIFO"}, "need a priority from 1 to 99"),
+    ({"policy": "SCHED_OTHER", "priority": 5}, "only valid with SCHED_FIFO or SCHED_RR"),
+    ({"policy": "SCHED_OTHER", "runtime": 5}, "only valid with SCHED_DEADLINE"),
+    ({"policy": "SCHED_OTHER", "flags": ["SCHED_FLAG_NOPE"]}, "unknown flag `SCHED_FLAG_NOPE`"),
+    ({"policy": "SCHED_OTHER", "nice": 20}, "process.scheduler.nice"),
+])
+def test_scheduler_refused(olrun, bundle, sched, words):
+    bundle.process["scheduler"] = sched
+    bundle.args("true")
+    p = olrun.run("run", "-b", bundle.path, olrun.new_id())
+    assert p.returncode == 1 and words in p.stderr, p.stderr
+
+
+def test_io_priority(olrun, bundle):
+    bundle.process["ioPriority"] = {"class": "IOPRIO_CLASS_IDLE", "priority": 0}
+    assert attrs(olrun, bundle)["ioprio"][0] == "3"
+    bundle.process["ioPriority"] = {"class": "IOPRIO_CLASS_BE", "priority": 6}
+    assert attrs(olrun, bundle)["ioprio"] == ["2", "6"]
+
+
+def test_io_priority_refused(olrun, bundle):
+    bundle.process["ioPriority"] = {"class": "IOPRIO_CLASS_WHAT", "priority": 1}
+    bundle.args("true")
+    p = olrun.run("run", "-b", bundle.path, olrun.new_id())
+    assert p.returncode == 1 and "unknown I/O priority class `IOPRIO_CLASS_WHAT`" in p.stderr
+
+
+def test_personality_linux32(olrun, bundle):
+    bundle.linux["personality"] = {"domain": "LINUX32"}
+    assert attrs(olrun, bundle)["personality"] == ["0x8"]
+    bundle.sh("uname -m")
+    p = olrun.run("run", "-b", bundle.path, olrun.new_id())
+    assert p.returncode == 0 and p.stdout.strip() in ("i686", "i386"), p.stdout
+
+
+def test_personality_refused(olrun, bundle):
+    bundle.linux["personality"] = {"domain": "LINUX64"}
+    bundle.args("true")
+    p = olrun.run("run", "-b", bundle.path, olrun.new_id())
+    assert p.returncode == 1 and "unknown personality domain `LINUX64`" in p.stderr
+    bundle.linux["personality"] = {"domain": "LINUX", "flags": ["ADDR_NO_RANDOMIZE"]}
+    bundle.write()
+    p = olrun.run("run", "-b", bundle.path, olrun.new_id())
+    assert p.returncode == 1 and "unknown personality flag" in p.stderr
+
+
+def test_memory_policy(olrun, bundle):
+    # Node 0 exists on every host.
+    bundle.linux["memoryPolicy"] = {"mode": "MPOL_BIND", "nodes": "0"}
+    assert attrs(olrun, bundle)["mempolicy"] == ["2", "0x1"]
+    bundle.linux["memoryPolicy"] = {"mode": "MPOL_INTERLEAVE", "nodes": "0",
+                                    "flags": ["MPOL_F_STATIC_NODES"]}
+    assert attrs(olrun, bundle)["mempolicy"] == [str(3 | (1 << 15)), "0x1"]
+
+
+def test_memory_policy_missing_node_refused(olrun, bundle):
+    nodes = os.listdir("/sys/devices/system/node")
+    if "node1000" in nodes:
+        pytest.skip("this host has a node 1000")
+    bundle.linux["memoryPolicy"] = {"mode": "MPOL_BIND", "nodes": "1000"}
+    bundle.args("true")
+    p = olrun.run("run", "-b", bundle.path, olrun.new_id())
+    assert p.returncode == 1 and "linux.memoryPolicy: the kernel refuses it" in p.stderr, p.stderr
+
+
+@pytest.mark.parametrize("mp,words", [
+    ({"mode": "MPOL_NOPE"}, "unknown memory policy mode `MPOL_NOPE`"),
+    ({"mode": "MPOL_BIND"}, "MPOL_BIND needs nodes"),
+    ({"mode": "MPOL_DEFAULT", "nodes": "0"}, "takes neither nodes nor flags"),
+    ({"mode": "MPOL_BIND", "nodes": "0-x"}, "invalid node list `0-x`"),
+    ({"mode": "MPOL_BIND", "nodes": "0", "flags": ["MPOL_F_STATIC_NODES", "MPOL_F_RELATIVE_NODES"]},
+     "exclude each other"),
+])
+def test_memory_policy_refused(olrun, bundle, mp, words):
+    bundle.linux["memoryPolicy"] = mp
+    bundle.args("true")
+    p = olrun.run("run", "-b", bundle.path, olrun.new_id())
+    assert p.returncode == 1 and words in p.stderr, p.stderr
+
+
+@pytest.mark.parametrize("key,lsm", [("apparmorProfile", "AppArmor"), ("selinuxLabel", "SELinux")])
+def test_lsm_label_refused_without_the_lsm(olrun, bundle, key, lsm):
+    if lsm == "AppArmor" and os.path.exists("/sys/module/apparmor/parameters/enabled"):
+        with open("/sys/module/apparmor/parameters/enabled") as f:
+            if f.read().startswith("Y"):
+                pytest.skip("AppArmor is enabled here")
+    if lsm == "SELinux" and os.path.exists("/sys/fs/selinux/enforce"):
+        pytest.skip("SELinux is enabled here")
+    bundle.process[key] = "olrun-test-profile"
+    bundle.args("true")
+    cid = olrun.new_id()
+    p = olrun.run("run", "-b", bundle.path, cid)
+    assert p.returncode == 1
+    assert "%s `olrun-test-profile`: %s is not enabled on this host" % (key, lsm) in p.stderr, p.stderr
+    # Refused before anything was created.
+    assert not os.path.exists(os.path.join(olrun.root, cid))

@@ -9,6 +9,8 @@ import sys
 
 import pytest
 
+from podman_lib import needs_podman, run_podman
+
 sys.path.insert(0, os.path.dirname(__file__))
 import seccomp_profiles  # noqa: E402
 from conftest import HELPERS  # noqa: E402
@@ -253,41 +255,21 @@ def test_notify_without_agent_is_an_error(olrun, bundle, tmp_path):
 
 # ---- podman as the client ------------------------------------------------------
 
-PODMAN_SCRIPT = r"""
-set -e
-mount --make-rprivate /
-mount -t cgroup2 none /sys/fs/cgroup
-podman import "$TAR" "$IMAGE" >/dev/null
-trap 'podman rmi -f "$IMAGE" >/dev/null 2>&1' EXIT
-run() {
-    podman --runtime "$OLRUN" --cgroup-manager cgroupfs --events-backend file run --rm \
-        --network none --pids-limit 0 --ulimit nofile=1024:1024 --ulimit nproc=4096:4096 "$@"
-}
-run "$IMAGE" /bin/sh -c "grep ^Seccomp: /proc/self/status; seccomp_probe $NR 0 0 0 0 0"
-run --security-opt seccomp=unconfined "$IMAGE" /bin/sh -c "grep ^Seccomp: /proc/self/status; seccomp_probe $NR 0 0 0 0 0"
+PODMAN_BODY = r"""
+$RUN --rm $IMG /bin/sh -c "grep ^Seccomp: /proc/self/status; seccomp_probe $NR 0 0 0 0 0" || exit 10
+$RUN --rm --security-opt seccomp=unconfined $IMG /bin/sh -c "grep ^Seccomp: /proc/self/status; seccomp_probe $NR 0 0 0 0 0" || exit 11
 """
 
 
 @needs_helpers
-@pytest.mark.skipif(shutil.which("podman") is None, reason="podman is not installed")
-# olrun under podman/conmon fails about 1 run in 3 ("failed to connect to
-# container's attach socket"), runc never: a create/start race outside
-# seccomp.  Opt in until that is fixed.
-@pytest.mark.skipif(os.environ.get("OLRUN_TEST_PODMAN") != "1", reason="set OLRUN_TEST_PODMAN=1")
+@needs_podman
 def test_podman_runs_olrun_with_its_default_profile(tmp_path, podman_seccomp):
     """podman generates the config (its default seccomp profile included)
     and runs olrun as its --runtime; the profile must be in force."""
-    from conftest import OLRUN, make_rootfs
-    rootfs = tmp_path / "rootfs"
-    make_rootfs(str(rootfs))
-    shutil.copy2(PROBE, rootfs / "bin/seccomp_probe")
-    tar = tmp_path / "rootfs.tar"
-    subprocess.run(["tar", "-C", str(rootfs), "-cf", str(tar), "."], check=True)
-    env = dict(os.environ, TAR=str(tar), OLRUN=os.path.abspath(OLRUN), NR=str(NR_FUTEX_WAITV),
-               IMAGE="localhost/olrun-seccomp-%s" % tmp_path.name.lower())
-    # A private mount namespace with a pure cgroup2 view: podman must not
-    # touch the host's v1 hierarchies.
-    p = subprocess.run(["unshare", "-m", "sh", "-c", PODMAN_SCRIPT], env=env, capture_output=True,
-                       text=True, timeout=300, stdin=subprocess.DEVNULL)
+    os.environ["NR"] = str(NR_FUTEX_WAITV)
+    try:
+        p = run_podman(tmp_path, PODMAN_BODY, extra_files=[(PROBE, "bin/seccomp_probe")])
+    finally:
+        del os.environ["NR"]
     assert p.returncode == 0, p.stderr
     assert p.stdout.split("\n")[:4] == ["Seccomp:\t2", str(ENOSYS), "Seccomp:\t0", str(EINVAL)]

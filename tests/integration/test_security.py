@@ -1,0 +1,291 @@
+"""Hardening against a hostile container or image: the CVE classes of
+runc and crun, each checked by its effect (issue 4).  Every test here was
+seen to fail with its protection switched off."""
+import errno
+import os
+import shutil
+import stat
+import subprocess
+
+import pytest
+
+from conftest import wait_for
+
+
+def probe_hook(bundle, script):
+    """A startContainer hook: it runs in the container after pivot_root,
+    while the init still runs olrun's code, with the init's privileges."""
+    bundle.config.setdefault("hooks", {})["startContainer"] = [
+        {"path": "/bin/sh", "args": ["sh", "-c", script]}]
+
+
+def exe_writable(path):
+    """What a write through a /proc/PID/exe link would meet, ignoring the
+    ETXTBSY that only lasts while someone runs the binary."""
+    return bool(os.statvfs(path).f_flag & os.ST_RDONLY), os.access(path, os.W_OK)
+
+
+def test_cve_2019_5736_init_exe_is_readonly(olrun, own_bundle):
+    # A process of the container with CAP_SYS_PTRACE (here: a hook, which
+    # has the init's capabilities) opens /proc/1/exe while the init still
+    # runs olrun: it must hold a binary it cannot write.
+    probe_hook(own_bundle, "/bin/testinit exe-probe 1 > /probe 2>&1")
+    own_bundle.args("true")
+    p = olrun.run("run", "-b", own_bundle.path, olrun.new_id())
+    assert p.returncode == 0, p.stderr
+    with open(os.path.join(own_bundle.rootfs, "probe")) as f:
+        assert f.read().split("\n")[:2] == ["ro", "writable Read-only file system"]
+
+
+def copy_loader_and_libs(rootfs, binary):
+    """Make a dynamic binary runnable inside a busybox rootfs."""
+    out = subprocess.run(["ldd", binary], capture_output=True, text=True, check=True).stdout
+    for line in out.splitlines():
+        parts = line.split()
+        path = parts[2] if "=>" in parts and len(parts) > 2 else parts[0]
+        if not path.startswith("/"):
+            continue
+        dest = os.path.join(rootfs, path.lstrip("/"))
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        shutil.copy2(path, dest)
+
+
+def test_cve_2019_5736_exec_of_proc_self_exe(olrun, own_bundle):
+    # The image makes the init execve /proc/self/exe: the container's pid 1
+    # is then olrun itself, and any process of the container can open its
+    # /proc/PID/exe.  That binary must be on a read-only mount.
+    copy_loader_and_libs(own_bundle.rootfs, olrun.cmd()[0])
+    os.mkfifo(os.path.join(own_bundle.rootfs, "fifo"))
+    # `--log /fifo` blocks opening the FIFO: pid 1 stays olrun meanwhile.
+    own_bundle.args("/proc/self/exe", "--log", "/fifo", "list")
+    cid = olrun.new_id()
+    olrun.run("create", "-b", own_bundle.path, cid, check=True)
+    pid = olrun.state(cid)["pid"]
+    olrun.run("start", cid, check=True)
+    exe = "/proc/%d/exe" % pid
+
+    def cmdline():
+        with open("/proc/%d/cmdline" % pid) as f:
+            return f.read().split("\0")[0]
+    assert wait_for(lambda: cmdline() == "/proc/self/exe")
+    assert os.stat(exe).st_ino == os.stat(olrun.cmd()[0]).st_ino
+    ro, writable = exe_writable(exe)
+    olrun.run("delete", "--force", cid, check=True)
+    assert ro and not writable
+
+
+NO_PTRACE = ["setpriv", "--bounding-set", "-sys_ptrace", "--"]
+
+
+def test_init_not_dumpable_until_exec(olrun, bundle):
+    # Without CAP_SYS_PTRACE on either side (so the capability sets are
+    # equal and the uid is the same), only dumpability decides whether one
+    # process may read another's /proc/PID/exe.  The init, still olrun,
+    # must refuse; the container's process, once exec'd, is dumpable again.
+    bundle.args("testinit", "dumpable")
+    cid = olrun.new_id()
+    subprocess.run(NO_PTRACE + olrun.cmd("create", "-b", bundle.path, cid), check=True)
+    pid = olrun.state(cid)["pid"]
+    probe = subprocess.run(NO_PTRACE + ["readlink", "/proc/%d/exe" % pid], capture_output=True, text=True)
+    olrun.run("delete", "--force", cid, check=True)
+    assert probe.returncode != 0 and probe.stdout == "", probe.stdout
+    p = olrun.run("run", "-b", bundle.path, olrun.new_id())
+    assert p.returncode == 0 and p.stdout.strip() == "1", p.stdout + p.stderr
+
+
+def test_cve_2024_21626_cwd_through_leaked_fd(olrun, bundle):
+    # process.cwd = /proc/self/fd/N: whatever the init holds open at that
+    # moment (the state dir, the cgroup, the bundle...) must not become the
+    # process's cwd outside the container.  Refused, or harmless.
+    bundle.process["args"] = ["testinit", "cwd"]
+    for n in range(3, 32):
+        bundle.process["cwd"] = "/proc/self/fd/%d" % n
+        bundle.write()
+        p = olrun.run("run", "-b", bundle.path, olrun.new_id())
+        if p.returncode == 0:
+            cwd = p.stdout.strip()
+            assert cwd.startswith("/") and not cwd.startswith("/proc/self/fd"), (n, cwd)
+            assert not os.path.isdir(os.path.join(olrun.tmp_path, cwd.lstrip("/"))) or cwd == "/", (n, cwd)
+        else:
+            assert ("outside the container" in p.stderr or "No such file" in p.stderr
+                    or "Not a directory" in p.stderr), (n, p.stderr)
+
+
+def test_cve_2024_21626_no_host_fd_in_container(olrun, bundle, tmp_path):
+    # Every fd olrun itself opened (state dir, cgroup, sockets, the exe
+    # guard) is gone by execve: only stdio reaches the process, even with a
+    # caller that leaks one.
+    leak = open(tmp_path / "leak", "w")
+    bundle.sh("cd /proc/self/fd && for f in *; do readlink /proc/self/fd/$f || true; done")
+    p = olrun.run("run", "-b", bundle.path, olrun.new_id(), pass_fds=(leak.fileno(),))
+    leak.close()
+    assert p.returncode == 0, p.stderr
+    links = p.stdout.splitlines()
+    # stdin, stdout, stderr (the harness's temp files), perhaps the
+    # directory the shell's glob read.
+    assert len(links) <= 4, links
+    assert not any(str(tmp_path) in l or "leak" in l or "cgroup" in l or "state" in l for l in links), links
+
+
+@pytest.fixture
+def victim():
+    """A process whose oom_score_adj (a procfs file anyone could mistake
+    for another) tells whether a write reached it."""
+    p = subprocess.Popen(["sleep", "60"])
+    yield p.pid
+    p.kill()
+    p.wait()
+
+
+def test_cve_2025_52881_sysctl_write_redirected_by_a_mount(olrun, bundle, victim):
+    # A mount namespace the container joins has another procfs file
+    # bind-mounted over the sysctl it sets.  Both are procfs, so checking
+    # the filesystem is not enough: the write must refuse to cross the
+    # mount, and the other file must keep its value.
+    holder = subprocess.Popen(
+        ["unshare", "-m", "--propagation", "private", "sh", "-c",
+         "mount --bind /proc/%d/oom_score_adj /proc/sys/kernel/hostname && echo ready && exec sleep 60" % victim],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        bundle.linux["namespaces"] = [{"type": "mount", "path": "/proc/%d/ns/mnt" % holder.pid},
+                                      {"type": "uts"}, {"type": "pid"}]
+        # (kernel.hostname: net and ipc sysctls are looked up per
+        # namespace, so a mount over the host's entry is not even seen.)
+        bundle.linux["sysctl"] = {"kernel.hostname": "1"}
+        bundle.config["mounts"] = [m for m in bundle.config["mounts"] if m["destination"] == "/proc"]
+        bundle.linux.pop("maskedPaths")
+        bundle.linux.pop("readonlyPaths")
+        bundle.args("true")
+        p = olrun.run("run", "-b", bundle.path, olrun.new_id())
+        with open("/proc/%d/oom_score_adj" % victim) as f:
+            assert f.read().strip() == "0"
+        assert p.returncode == 1 and "kernel.hostname" in p.stderr, p.stderr
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_procfs_root_checked(olrun, bundle):
+    # In a joined mount namespace where /proc is not procfs at all, the
+    # kernel settings are refused, not written into the impostor.
+    holder = subprocess.Popen(
+        ["unshare", "-m", "--propagation", "private", "sh", "-c",
+         "mount -t tmpfs fake /proc && mkdir -p /proc/self && echo 0 > /proc/self/oom_score_adj"
+         " && echo ready && exec sleep 60"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        bundle.linux["namespaces"] = [{"type": "mount", "path": "/proc/%d/ns/mnt" % holder.pid}]
+        bundle.config["mounts"] = []
+        bundle.config.pop("hostname")
+        bundle.linux.pop("maskedPaths")
+        bundle.linux.pop("readonlyPaths")
+        bundle.process["oomScoreAdj"] = 100
+        bundle.args("true")
+        p = olrun.run("run", "-b", bundle.path, olrun.new_id())
+        assert p.returncode == 1 and "/proc is not the root of a procfs" in p.stderr, p.stderr
+        with open("/proc/%d/root/proc/self/oom_score_adj" % holder.pid) as f:
+            assert f.read().strip() == "0"
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def no_tmp_mount(bundle):
+    """Without the tmpfs on /tmp, what olrun creates under /tmp in the
+    container shows in the rootfs directory."""
+    bundle.config["mounts"] = [m for m in bundle.config["mounts"] if m["destination"] != "/tmp"]
+
+
+def test_cve_2021_30465_mount_target_symlink_stays_in_root(olrun, own_bundle, tmp_path):
+    # The image's /evil is an absolute symlink naming a real host directory.
+    # The mount must land on that path inside the rootfs, never on the host's.
+    host = tmp_path / "host-target"
+    host.mkdir()
+    src = tmp_path / "volume"
+    src.mkdir()
+    (src / "inside-marker").write_text("volume\n")
+    os.symlink(str(host), os.path.join(own_bundle.rootfs, "evil"))
+    no_tmp_mount(own_bundle)
+    own_bundle.config["mounts"].append({"destination": "/evil", "type": "bind", "source": str(src),
+                                        "options": ["bind"]})
+    own_bundle.sh("cat /evil/inside-marker")
+    p = olrun.run("run", "-b", own_bundle.path, olrun.new_id())
+    assert p.returncode == 0 and p.stdout == "volume\n", p.stdout + p.stderr
+    # Created inside the rootfs, and nothing on the host.
+    assert os.path.isdir(os.path.join(own_bundle.rootfs, str(host).lstrip("/")))
+    assert os.listdir(host) == []
+
+
+def test_cve_2024_45310_targets_created_inside_root(olrun, own_bundle, tmp_path):
+    # A missing mount target below a symlink to the host: olrun creates the
+    # directories, inside the rootfs, never beside the host's.
+    host = tmp_path / "host-dir"
+    host.mkdir()
+    os.symlink(str(host), os.path.join(own_bundle.rootfs, "link"))
+    no_tmp_mount(own_bundle)
+    own_bundle.config["mounts"].append({"destination": "/link/a/b", "type": "tmpfs", "source": "tmpfs"})
+    own_bundle.config["mounts"].append({"destination": "/link/file", "type": "bind",
+                                        "source": "/etc/hostname", "options": ["bind", "ro"]})
+    own_bundle.args("true")
+    p = olrun.run("run", "-b", own_bundle.path, olrun.new_id())
+    assert p.returncode == 0, p.stderr
+    assert os.listdir(host) == []
+    inside = os.path.join(own_bundle.rootfs, str(host).lstrip("/"))
+    assert sorted(os.listdir(inside)) == ["a", "file"]
+
+
+def test_cve_2026_47766_dev_symlinks_not_followed(olrun, own_bundle, tmp_path):
+    # The image's own /dev (no tmpfs over it) has its device names as
+    # symlinks to host paths: olrun replaces them, never writes through.
+    victim = tmp_path / "victim"
+    victim.write_text("host file\n")
+    dev = os.path.join(own_bundle.rootfs, "dev")
+    for name in ("null", "zero", "tty", "mydev"):
+        os.symlink(str(victim), os.path.join(dev, name))
+    own_bundle.config["mounts"] = [m for m in own_bundle.config["mounts"]
+                                   if not m["destination"].startswith("/dev")]
+    own_bundle.linux["devices"] = [{"path": "/dev/mydev", "type": "c", "major": 1, "minor": 3,
+                                    "fileMode": 0o666}]
+    own_bundle.sh("stat -c '%F %t:%T' /dev/null /dev/mydev")
+    p = olrun.run("run", "-b", own_bundle.path, olrun.new_id())
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.splitlines() == ["character special file 1:3"] * 2
+    assert victim.read_text() == "host file\n" and stat.S_ISREG(os.lstat(victim).st_mode)
+
+
+def test_cve_2025_31133_masked_path_symlink(olrun, own_bundle, tmp_path):
+    # A masked path that is a symlink in the image: the mask goes on the
+    # symlink's target inside the rootfs, never on the host path it names.
+    secret = tmp_path / "host-secret"
+    secret.write_text("host secret\n")
+    os.makedirs(os.path.join(own_bundle.rootfs, str(tmp_path).lstrip("/")), exist_ok=True)
+    inside = os.path.join(own_bundle.rootfs, str(secret).lstrip("/"))
+    with open(inside, "w") as f:
+        f.write("image file\n")
+    os.symlink(str(secret), os.path.join(own_bundle.rootfs, "etc/masked"))
+    own_bundle.linux["maskedPaths"].append("/etc/masked")
+    no_tmp_mount(own_bundle)
+    own_bundle.sh("cat /etc/masked; echo rc=$?; stat -c '%t:%T' " + str(secret))
+    p = olrun.run("run", "-b", own_bundle.path, olrun.new_id())
+    assert p.returncode == 0, p.stderr
+    # Masked with the real /dev/null (empty, 1:3), on the image's file.
+    assert p.stdout.splitlines() == ["rc=0", "1:3"], p.stdout
+    assert secret.read_text() == "host secret\n"
+
+
+@pytest.mark.parametrize("name", ["proc", "sys", "dev"])
+def test_special_dirs_as_symlinks(olrun, own_bundle, tmp_path, name):
+    # /proc, /sys or /dev as a symlink to a host directory: whatever is
+    # mounted there lands inside the rootfs.
+    host = tmp_path / ("host-" + name)
+    host.mkdir()
+    path = os.path.join(own_bundle.rootfs, name)
+    shutil.rmtree(path)
+    os.symlink(str(host), path)
+    no_tmp_mount(own_bundle)
+    own_bundle.args("true")
+    p = olrun.run("run", "-b", own_bundle.path, olrun.new_id())
+    assert os.listdir(host) == [], p.stderr
+    if p.returncode == 0:
+        assert os.path.isdir(os.path.join(own_bundle.rootfs, str(host).lstrip("/")))
