@@ -46,6 +46,7 @@ exec_free (struct olrun_exec *e)
   safe_close (e->console_socket);
   safe_close (e->pty_master);
   safe_close (e->pidfd);
+  olrun_exe_guard_clear (&e->exe_guard);
   free (e);
 }
 
@@ -171,8 +172,13 @@ spawn (struct olrun_exec *e, olrun_error_t *err)
       if (setns (e->init_pidfd, CLONE_NEWPID) < 0)
         return olrun_fail (err, errno, "enter the container's pid namespace");
     }
-  /* Inherited by the child's mm: it is non-dumpable from birth. */
+  /* Both are inherited by the child's mm, so it is born with them:
+   * non-dumpable, and its /proc/PID/exe the olrun binary through a
+   * read-only mount (CVE-2019-5736).  It is visible to the container's
+   * processes from its first instant, in their pid namespace. */
   prctl (PR_SET_DUMPABLE, 0, 0, 0, 0);
+  if (olrun_exe_guard_prepare (&e->exe_guard, err) < 0 || olrun_process_protect_exe (&e->exe_guard, err) < 0)
+    return -1;
   struct clone_args args = {
     .flags = CLONE_PIDFD,
     .pidfd = (uint64_t) (uintptr_t) &e->pidfd,
@@ -279,6 +285,7 @@ olrun_container_exec (const struct olrun_context *ctx, const struct olrun_exec_o
   e->opts = o;
   e->state_dirfd = e->init_pidfd = e->proc_fd = e->root_fd = -1;
   e->sync_parent = e->sync_child = e->console_socket = e->pty_master = e->pidfd = -1;
+  e->exe_guard.fd = e->exe_guard.tree = -1;
   if (prepare (ctx, e, err) < 0)
     return -1;
   sigset_t old;

@@ -25,6 +25,7 @@ struct olrun_exec
   int pty_master;     /* the master, kept for a foreground relay */
   pid_t pid;          /* the new process, as we see it */
   int pidfd;
+  struct olrun_exe_guard exe_guard;
 };
 
 /* Build e->process from the saved config or -p, with the options on top

@@ -358,3 +358,32 @@ def test_tty_foreground_relays_callers_terminal(running, bundle, olrun):
     assert termios.tcgetattr(slave) == before
     os.close(master)
     os.close(slave)
+
+
+def test_child_never_exposes_a_writable_olrun(running, bundle, olrun):
+    """CVE-2019-5736: until it execs, the exec'd process runs olrun's code,
+    in the container's pid namespace.  Its /proc/PID/exe must not open for
+    writing.  A paused container holds the child frozen before it runs
+    (it is born in the frozen cgroup), so it can be looked at."""
+    from test_security import exe_writable
+    c = running(bundle)
+    olrun.run("pause", c.id, check=True)
+    proc = subprocess.Popen(olrun.cmd("exec", "--ignore-paused", c.id, "true"), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        def child():
+            try:
+                with open("/proc/%d/task/%d/children" % (proc.pid, proc.pid)) as f:
+                    return f.read().split()
+            except OSError:
+                return []
+        assert wait_for(lambda: child())
+        pid = int(child()[0])
+        exe = "/proc/%d/exe" % pid
+        assert os.path.samefile(exe, os.path.abspath(olrun.cmd()[0]))
+        # The binary's own mount is writable: the link goes through another.
+        assert not exe_writable(os.path.abspath(olrun.cmd()[0]))[0]
+        assert exe_writable(exe)[0], "the exe link is on a writable mount"
+    finally:
+        olrun.run("resume", c.id, check=True)
+        assert proc.wait(timeout=20) == 0
