@@ -73,6 +73,9 @@ child_stages (struct olrun_exec *e, olrun_error_t *err)
   _cleanup_free_ char *exe = NULL;
   if (olrun_process_chdir (e->process, err) < 0 || olrun_process_resolve (e->process, &exe, err) < 0)
     return -1;
+  /* The container's personality and memory policy, as its init has them. */
+  if (olrun_process_apply_linux (&e->spec->linux, err) < 0)
+    return -1;
   /* The process outlives an `exec -d`; only the setup dies with olrun. */
   if (prctl (PR_SET_PDEATHSIG, 0) < 0)
     return olrun_fail (err, errno, "prctl PDEATHSIG");

@@ -345,5 +345,5 @@ olrun_exec_build_process (struct olrun_exec *e, olrun_error_t *err)
     return olrun_invalid (err, "exec: a detached process with a terminal needs --console-socket");
   if (!p->terminal && o->console_socket)
     return olrun_invalid (err, "exec: --console-socket needs a terminal (--tty)");
-  return 0;
+  return olrun_process_check_lsm (p, err);
 }

@@ -19,18 +19,28 @@
 #include "olrun/spec.h"
 #include "olrun/util.h"
 #include "runtime/caps.h"
+#include "runtime/internal.h"
 
 /* Any 1.x config is accepted. */
 #define OCI_VERSION_MIN "1.0.0"
 
+/* names[i] for every i until NULL, those for which keep(i) holds (all
+ * without keep). */
 static void
-string_list (olrun_jw_t *w, const char *key, const char *(*name) (size_t))
+string_list_if (olrun_jw_t *w, const char *key, const char *(*name) (size_t), bool (*keep) (size_t))
 {
   olrun_jw_key (w, key);
   olrun_jw_array_open (w);
   for (size_t i = 0; name (i); i++)
-    olrun_jw_string (w, name (i));
+    if (keep == NULL || keep (i))
+      olrun_jw_string (w, name (i));
   olrun_jw_array_close (w);
+}
+
+static void
+string_list (olrun_jw_t *w, const char *key, const char *(*name) (size_t))
+{
+  string_list_if (w, key, name, NULL);
 }
 
 static const char *
@@ -39,21 +49,20 @@ hook_name (size_t i)
   return olrun_spec_hook_name ((enum olrun_hook_kind) i);
 }
 
-/* A namespace type the kernel lacks (time before 5.6) cannot be used. */
-static void
-namespaces (olrun_jw_t *w)
+static const char *
+ns_name (size_t i)
 {
-  olrun_jw_key (w, "namespaces");
-  olrun_jw_array_open (w);
-  for (int t = 0; t < OLRUN_NS_COUNT; t++)
-    {
-      char path[64];
-      snprintf (path, sizeof path, "/proc/self/ns/%s", olrun_ns_proc_name (t));
-      struct stat st;
-      if (lstat (path, &st) == 0)
-        olrun_jw_string (w, olrun_ns_name (t));
-    }
-  olrun_jw_array_close (w);
+  return i < OLRUN_NS_COUNT ? olrun_ns_name ((enum olrun_ns_type) i) : NULL;
+}
+
+/* A namespace type the kernel lacks (time before 5.6) cannot be used. */
+static bool
+ns_exists (size_t i)
+{
+  char path[64];
+  snprintf (path, sizeof path, "/proc/self/ns/%s", olrun_ns_proc_name ((enum olrun_ns_type) i));
+  struct stat st;
+  return lstat (path, &st) == 0;
 }
 
 /* The names the parser accepts and the running kernel has, that olrun can
@@ -90,10 +99,16 @@ cgroup (olrun_jw_t *w)
   olrun_jw_object_close (w);
 }
 
-static const char *
-arch_name (size_t i)
+static bool
+arch_supported (size_t i)
 {
-  return olrun_seccomp_arch_name (i);
+  return olrun_seccomp_arch_supported ((enum olrun_seccomp_arch) i);
+}
+
+static bool
+flag_supported (size_t i)
+{
+  return olrun_seccomp_flag_supported (1u << i);
 }
 
 static void
@@ -104,19 +119,9 @@ seccomp (olrun_jw_t *w)
   olrun_jw_kv_bool (w, "enabled", true);
   string_list (w, "actions", olrun_seccomp_action_name);
   string_list (w, "operators", olrun_seccomp_op_name);
-  olrun_jw_key (w, "archs");
-  olrun_jw_array_open (w);
-  for (size_t i = 0; arch_name (i); i++)
-    if (olrun_seccomp_arch_supported ((enum olrun_seccomp_arch) i))
-      olrun_jw_string (w, arch_name (i));
-  olrun_jw_array_close (w);
+  string_list_if (w, "archs", olrun_seccomp_arch_name, arch_supported);
   string_list (w, "knownFlags", olrun_seccomp_flag_name);
-  olrun_jw_key (w, "supportedFlags");
-  olrun_jw_array_open (w);
-  for (size_t i = 0; olrun_seccomp_flag_name (i); i++)
-    if (olrun_seccomp_flag_supported (1u << i))
-      olrun_jw_string (w, olrun_seccomp_flag_name (i));
-  olrun_jw_array_close (w);
+  string_list_if (w, "supportedFlags", olrun_seccomp_flag_name, flag_supported);
   olrun_jw_object_close (w);
 }
 
@@ -134,14 +139,14 @@ linux_section (olrun_jw_t *w)
 {
   olrun_jw_key (w, "linux");
   olrun_jw_object_open (w);
-  namespaces (w);
+  string_list_if (w, "namespaces", ns_name, ns_exists);
   capabilities (w);
   cgroup (w);
   seccomp (w);
-  /* Not implemented: process.apparmorProfile and selinuxLabel are not
-   * applied, linux.intelRdt is not, nor are idmapped mounts (mount.c). */
-  enabled (w, "apparmor", false);
-  enabled (w, "selinux", false);
+  /* Labels are written where the LSM is active, and refused elsewhere. */
+  enabled (w, "apparmor", olrun_lsm_apparmor_enabled ());
+  enabled (w, "selinux", olrun_lsm_selinux_enabled ());
+  /* Not implemented, and refused: linux.intelRdt, idmapped mounts. */
   enabled (w, "intelRdt", false);
   olrun_jw_key (w, "mountExtensions");
   olrun_jw_object_open (w);
@@ -149,6 +154,12 @@ linux_section (olrun_jw_t *w)
   olrun_jw_object_close (w);
   /* linux.netDevices (runtime-spec 1.3): moved with rtnetlink. */
   enabled (w, "netDevices", true);
+  /* linux.memoryPolicy (runtime-spec 1.3): set_mempolicy in the init. */
+  olrun_jw_key (w, "memoryPolicy");
+  olrun_jw_object_open (w);
+  string_list (w, "modes", olrun_spec_mempolicy_mode_name);
+  string_list (w, "flags", olrun_spec_mempolicy_flag_name);
+  olrun_jw_object_close (w);
   olrun_jw_object_close (w);
 }
 

@@ -152,6 +152,9 @@ int olrun_notify_wait_ready (int fd, const char *host, int pidfd, pid_t pid, olr
 int olrun_process_apply_sched (const struct olrun_process *p, olrun_error_t *err);
 /* linux.personality and linux.memoryPolicy, on the calling thread. */
 int olrun_process_apply_linux (const struct olrun_linux *l, olrun_error_t *err);
+/* Whether the LSM is active on this host (labels are applied only then). */
+bool olrun_lsm_apparmor_enabled (void);
+bool olrun_lsm_selinux_enabled (void);
 /* Refuse an AppArmor profile or SELinux label the host cannot apply. */
 int olrun_process_check_lsm (const struct olrun_process *p, olrun_error_t *err);
 /* Write the labels to take on at execve through a procfs of our own. */

@@ -387,3 +387,23 @@ def test_child_never_exposes_a_writable_olrun(running, bundle, olrun):
     finally:
         olrun.run("resume", c.id, check=True)
         assert proc.wait(timeout=20) == 0
+
+
+def test_container_attributes_and_lsm(running, bundle):
+    # linux.personality and linux.memoryPolicy are the container's, so the
+    # exec'd process has them as its init does.
+    bundle.linux["personality"] = {"domain": "LINUX32"}
+    bundle.linux["memoryPolicy"] = {"mode": "MPOL_BIND", "nodes": "0"}
+    c = running(bundle)
+    mine = [l for l in c.exec("/bin/testinit", "attrs").stdout.splitlines() if l.startswith(("personality", "mempolicy"))]
+    with open("/proc/%d/personality" % c.pid) as f:
+        init = int(f.read(), 16)
+    assert init == 8 and mine == ["personality 0x%x" % init, "mempolicy 2 0x1"], mine
+    assert c.sh("uname -m").strip() == "i686"
+    # An LSM label this host cannot apply is refused, not ignored.
+    if not os.path.exists("/sys/module/apparmor"):
+        p = c.exec("true", opts=("--apparmor", "some-profile"))
+        assert p.returncode == 255 and "AppArmor is not enabled" in p.stderr
+    if not os.path.isdir("/sys/fs/selinux/booleans"):
+        p = c.exec("true", opts=("--process-label", "system_u:system_r:container_t:s0"))
+        assert p.returncode == 255 and "SELinux is not enabled" in p.stderr

@@ -30,6 +30,8 @@ SPEC_SECCOMP_ARCHS = ["SCMP_ARCH_X86", "SCMP_ARCH_X86_64", "SCMP_ARCH_X32", "SCM
                       "SCMP_ARCH_MIPSEL64", "SCMP_ARCH_MIPSEL64N32", "SCMP_ARCH_PPC", "SCMP_ARCH_PPC64",
                       "SCMP_ARCH_PPC64LE", "SCMP_ARCH_S390", "SCMP_ARCH_S390X", "SCMP_ARCH_RISCV64"]
 # Every name libcap knows, in number order (the kernel may lack the last ones).
+MPOL_NUMBERS = {"MPOL_DEFAULT": 0, "MPOL_PREFERRED": 1, "MPOL_BIND": 2, "MPOL_INTERLEAVE": 3, "MPOL_LOCAL": 4,
+                "MPOL_PREFERRED_MANY": 5, "MPOL_WEIGHTED_INTERLEAVE": 6}
 CAP_NAMES = ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
              "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE",
              "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE",
@@ -63,9 +65,22 @@ def test_document(olrun, bundle, features):
     assert features["annotations"]["org.olrun.checkpoint.enabled"] == "false"
     assert features["annotations"]["io.github.seccomp.libseccomp.version"].count(".") == 2
     lin = features["linux"]
-    for key in ("apparmor", "selinux", "intelRdt"):
-        assert lin[key] == {"enabled": False}
+    # Labels are claimed where the LSM runs (they are refused elsewhere).
+    try:
+        with open("/sys/module/apparmor/parameters/enabled") as f:
+            apparmor = f.read(1) == "Y"
+    except OSError:
+        apparmor = False
+    assert lin["apparmor"] == {"enabled": apparmor}
+    assert lin["selinux"] == {"enabled": os.path.isdir("/sys/fs/selinux/booleans")}
+    assert lin["intelRdt"] == {"enabled": False}
     assert lin["mountExtensions"] == {"idmap": {"enabled": False}}
+    assert lin["netDevices"] == {"enabled": True}
+    if not apparmor:
+        bundle.process["apparmorProfile"] = "unconfined"
+        bundle.args("true")
+        p = run(olrun, bundle)
+        assert p.returncode != 0 and "AppArmor is not enabled" in p.stderr
 
 
 def test_listed_hooks_run(olrun, bundle, features, tmp_path):
@@ -198,10 +213,7 @@ def test_unlisted_mount_options_are_refused(olrun, bundle, features, tmp_path):
             accepted_unlisted.append(o)
         else:
             assert "unknown mount option `%s`" % o in p.stderr or o in p.stderr, (o, p.stderr)
-    # idmap and ridmap are parsed but mounts.c does not apply them yet
-    # (issue 4): the one known gap, refused by neither side.  Any other
-    # accepted but unlisted option is a bug.
-    assert set(accepted_unlisted) <= {"idmap", "ridmap"}, accepted_unlisted
+    assert accepted_unlisted == []
 
 
 class Listener:
@@ -264,3 +276,21 @@ def test_listed_seccomp_works(olrun, bundle, features, tmp_path):
                                    "syscalls": [{"names": ["acct"], "action": "SCMP_ACT_ERRNO"}]}
         bundle.args("true")
         assert run(olrun, bundle).returncode != 0, arch
+
+
+def test_listed_memory_policies_work(olrun, bundle, features):
+    mp = features["linux"]["memoryPolicy"]
+    assert "MPOL_BIND" in mp["modes"] and "MPOL_DEFAULT" in mp["modes"]
+    bundle.args("/bin/testinit", "attrs")
+    cases = [({"mode": m} if m in ("MPOL_DEFAULT", "MPOL_LOCAL") else {"mode": m, "nodes": "0"}) for m in mp["modes"]]
+    cases += [{"mode": "MPOL_BIND", "nodes": "0", "flags": [f]} for f in mp["flags"]]
+    for c in cases:
+        bundle.linux["memoryPolicy"] = c
+        bundle.write()
+        p = run(olrun, bundle)
+        assert p.returncode == 0, (c, p.stderr)
+        got = [l.split()[1] for l in p.stdout.splitlines() if l.startswith("mempolicy ")]
+        assert got and int(got[0]) & 0xff == MPOL_NUMBERS[c["mode"]], (c, p.stdout)
+    bundle.linux["memoryPolicy"] = {"mode": "MPOL_NOPE"}
+    bundle.write()
+    assert "MPOL_NOPE" in run(olrun, bundle).stderr
