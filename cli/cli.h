@@ -43,10 +43,13 @@ const struct olrun_command *olrun_cli_find (const char *name);
  * (Go's flag package accepts both, and clients use both).  --help prints
  * the usage and exits 0; a bad option prints it to stderr and exits 1.
  * Returns the index of the first positional argument, or -1 when handle
- * failed (it has printed why). */
+ * failed (it has printed why).  A command without options may pass NULL. */
 int olrun_cli_parse (const struct olrun_command *cmd, int argc, char **argv,
                      int (*handle) (void *opts, int index, const char *arg), void *opts);
 void olrun_cli_usage (const struct olrun_command *cmd, bool to_stderr);
+/* A count option (--preserve-fds N): 0..max, else it says why and
+ * returns -1. */
+int olrun_cli_parse_count (const char *option, const char *arg, int max, int *ret);
 /* Check the number of positional arguments; prints usage and exits 1. */
 void olrun_cli_nargs (const struct olrun_command *cmd, int n, int min, int max);
 

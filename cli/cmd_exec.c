@@ -81,7 +81,6 @@ handle (void *opts, int index, const char *arg)
 {
   struct exec_cli *c = opts;
   struct olrun_exec_opts *o = &c->o;
-  int64_t n;
   switch (index)
     {
     case OPT_PROCESS: o->process_file = arg; break;
@@ -95,11 +94,7 @@ handle (void *opts, int index, const char *arg)
     case OPT_ADDITIONAL_GIDS: return add_gids (c, arg);
     case OPT_CAP: push (&c->caps, arg); break;
     case OPT_NO_NEW_PRIVS: o->no_new_privs = true; break;
-    case OPT_PRESERVE_FDS:
-      if (olrun_parse_int64 (arg, &n) < 0 || n < 0 || n > 65536)
-        return olrun_cli_failf ("--preserve-fds: expected a number, got `%s`", arg), -1;
-      o->preserve_fds = (int) n;
-      break;
+    case OPT_PRESERVE_FDS: return olrun_cli_parse_count ("preserve-fds", arg, 65536, &o->preserve_fds);
     case OPT_APPARMOR: o->apparmor = arg; break;
     case OPT_PROCESS_LABEL: o->process_label = arg; break;
     case OPT_IGNORE_PAUSED: o->ignore_paused = true; break;

@@ -5,17 +5,11 @@
 #include "cli/cli.h"
 #include "olrun/util.h"
 
-static int
-no_options (void *opts, int index, const char *arg)
-{
-  return 0;
-}
-
 int
 olrun_cmd_features (struct olrun_cli *cli, int argc, char **argv)
 {
   const struct olrun_command *cmd = olrun_cli_find ("features");
-  int first = olrun_cli_parse (cmd, argc, argv, no_options, NULL);
+  int first = olrun_cli_parse (cmd, argc, argv, NULL, NULL);
   olrun_cli_nargs (cmd, argc - first, 0, 0);
   _cleanup_free_ char *json = olrun_features_json ();
   printf ("%s\n", json);

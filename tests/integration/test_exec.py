@@ -9,6 +9,7 @@ import time
 import pytest
 
 from conftest import wait_for
+from pty_lib import converse
 
 
 @pytest.fixture
@@ -328,36 +329,13 @@ def test_tty_console_socket_detached(running, bundle, olrun, tmp_path):
 
 
 def test_tty_foreground_relays_callers_terminal(running, bundle, olrun):
-    import fcntl
-    import pty
-    import select
-    import struct
-    import termios
     c = running(bundle)
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 33, 111, 0, 0))
-    before = termios.tcgetattr(slave)
-    proc = subprocess.Popen(olrun.cmd("exec", "-t", c.id, "sh", "-c", "tty; stty size; read line; echo got:$line; exit 9"),
-                            stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
-    data = b""
-    sent = False
-    end = time.time() + 20
-    while proc.poll() is None and time.time() < end:
-        r, _, _ = select.select([master], [], [], 0.1)
-        if r:
-            try:
-                data += os.read(master, 4096)
-            except OSError:
-                break
-        if not sent and b"33 111" in data:
-            os.write(master, b"hello\r")
-            sent = True
-    assert proc.wait(timeout=10) == 9, data
-    text = data.decode(errors="replace")
+    status, text, restored = converse(olrun.cmd("exec", "-t", c.id, "sh", "-c",
+                                                "tty; stty size; read line; echo got:$line; exit 9"),
+                                      b"33 111", b"hello\r", winsize=(33, 111))
+    assert status == 9, text
     assert "/dev/pts/" in text and "33 111" in text and "got:hello" in text, text
-    assert termios.tcgetattr(slave) == before
-    os.close(master)
-    os.close(slave)
+    assert restored
 
 
 def test_child_never_exposes_a_writable_olrun(running, bundle, olrun):

@@ -3,14 +3,10 @@
 podman (through conmon) calls `olrun exec --process FILE --detach
 --pid-file ...`, with --tty and --console-socket for -t.  The script runs
 on a pty so that `podman exec -it` has a terminal to relay."""
-import os
-import pty
-import select
 import shutil
-import subprocess
-import time
 
 from podman_lib import PROLOGUE, needs_podman, prepare
+from pty_lib import converse
 
 BODY = r"""
 $RUN -d --name pe $IMG /bin/sleep 1000 > /dev/null || exit 97
@@ -36,38 +32,13 @@ def fields(text):
     return out
 
 
-def on_a_pty(argv, env, answer, deadline=240):
-    """Run argv with a pty as its terminal; type `answer[1]` once
-    `answer[0]` shows.  Returns (status, output)."""
-    master, slave = pty.openpty()
-    try:
-        proc = subprocess.Popen(argv, env=env, stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
-        data, sent = b"", False
-        end = time.time() + deadline
-        while b"DONE" not in data and time.time() < end:
-            r, _, _ = select.select([master], [], [], 0.2)
-            if r:
-                try:
-                    data += os.read(master, 4096)
-                except OSError:
-                    break
-            if not sent and answer[0] in data:
-                os.write(master, answer[1])
-                sent = True
-            if proc.poll() is not None and not r:
-                break
-        return proc.wait(timeout=60), data.decode(errors="replace")
-    finally:
-        os.close(master)
-        os.close(slave)
-
-
 @needs_podman
 def test_podman_exec_top(tmp_path):
     env, runroot = prepare(tmp_path, applets=("sh", "sleep", "id", "readlink", "[", "tty", "ps", "pwd"),
                            dirs=("etc", "tmp", "proc", "sys", "dev"))
     try:
-        rc, text = on_a_pty(["unshare", "-m", "sh", "-c", PROLOGUE + BODY], env, (b"READY-TTY", b"hello\r"))
+        rc, text, _ = converse(["unshare", "-m", "sh", "-c", PROLOGUE + BODY], b"READY-TTY", b"hello\r", env=env,
+                               deadline=240, until=b"DONE")
     finally:
         shutil.rmtree(runroot, ignore_errors=True)
     assert rc == 0 and "DONE" in text, text
