@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 #include "bundle/internal.h"
 #include "olrun/json.h"
@@ -13,9 +14,9 @@
 #define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 /* podman's default capability set (containers/common, DefaultCapabilities). */
-static const char *const default_caps[] = {
+static const char *const default_caps_v[] = {
   "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL", "CAP_NET_BIND_SERVICE",
-  "CAP_SETFCAP", "CAP_SETGID", "CAP_SETPCAP", "CAP_SETUID", "CAP_SYS_CHROOT",
+  "CAP_SETFCAP", "CAP_SETGID", "CAP_SETPCAP", "CAP_SETUID", "CAP_SYS_CHROOT", NULL,
 };
 static const char *const masked_paths[] = {
   "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
@@ -178,6 +179,16 @@ write_process (olrun_jw_t *w, char **args, char **env, const char *cwd, uint32_t
   olrun_jw_key (w, "process");
   olrun_jw_object_open (w);
   olrun_jw_kv_bool (w, "terminal", o->terminal);
+  /* The caller's terminal size from the start: crun and runc otherwise
+   * only learn it at the first SIGWINCH. */
+  if (o->terminal && o->console_rows && o->console_cols)
+    {
+      olrun_jw_key (w, "consoleSize");
+      olrun_jw_object_open (w);
+      olrun_jw_kv_int (w, "height", o->console_rows);
+      olrun_jw_kv_int (w, "width", o->console_cols);
+      olrun_jw_object_close (w);
+    }
   olrun_jw_key (w, "user");
   olrun_jw_object_open (w);
   olrun_jw_kv_int (w, "uid", uid);
@@ -190,7 +201,7 @@ write_process (olrun_jw_t *w, char **args, char **env, const char *cwd, uint32_t
   olrun_jw_object_open (w);
   static const char *const sets[] = { "bounding", "effective", "permitted" };
   for (size_t i = 0; i < ARRAY_SIZE (sets); i++)
-    jw_strv (w, sets[i], (char *const *) default_caps, ARRAY_SIZE (default_caps));
+    jw_strv (w, sets[i], (char *const *) default_caps_v, ARRAY_SIZE (default_caps_v) - 1);
   olrun_jw_object_close (w);
   /* podman raises nofile to 1048576 when it can; never above our hard limit,
    * which a runtime without CAP_SYS_RESOURCE could not set. */
@@ -211,42 +222,127 @@ write_process (olrun_jw_t *w, char **args, char **env, const char *cwd, uint32_t
 }
 
 static void
-write_linux (olrun_jw_t *w, const struct olrun_config_opts *o)
+write_idmaps (olrun_jw_t *w, const char *key, const struct olrun_idmaps *m)
+{
+  olrun_jw_key (w, key);
+  olrun_jw_array_open (w);
+  for (size_t i = 0; i < m->len; i++)
+    {
+      olrun_jw_object_open (w);
+      olrun_jw_kv_int (w, "containerID", m->v[i].container_id);
+      olrun_jw_kv_int (w, "hostID", m->v[i].host_id);
+      olrun_jw_kv_int (w, "size", m->v[i].size);
+      olrun_jw_object_close (w);
+    }
+  olrun_jw_array_close (w);
+}
+
+static int
+write_linux (olrun_jw_t *w, const struct olrun_config_opts *o, olrun_error_t *err)
 {
   olrun_jw_key (w, "linux");
   olrun_jw_object_open (w);
   olrun_jw_key (w, "namespaces");
   olrun_jw_array_open (w);
-  static const char *const ns[] = { "pid", "ipc", "uts", "mount", "network" };
-  for (size_t i = 0; i < ARRAY_SIZE (ns) - (o->net_none ? 0 : 1); i++)
+  static const char *const ns[] = { "pid", "ipc", "uts", "mount", "network", "user" };
+  for (size_t i = 0; i < ARRAY_SIZE (ns); i++)
     {
+      if ((strcmp (ns[i], "network") == 0 && !o->net_none) || (strcmp (ns[i], "user") == 0 && !o->inner_userns))
+        continue;
       olrun_jw_object_open (w);
       olrun_jw_kv_string (w, "type", ns[i]);
       olrun_jw_object_close (w);
     }
   olrun_jw_array_close (w);
+  /* See launch_userns.c for the maps. */
+  if (o->inner_userns)
+    {
+      write_idmaps (w, "uidMappings", &o->inner_uidmap);
+      write_idmaps (w, "gidMappings", &o->inner_gidmap);
+    }
   jw_strv (w, "maskedPaths", (char *const *) masked_paths, ARRAY_SIZE (masked_paths));
   jw_strv (w, "readonlyPaths", (char *const *) readonly_paths, ARRAY_SIZE (readonly_paths));
+  if (seccomp_profile_write (w, o->seccomp, (char *const *) default_caps_v, err) < 0)
+    return -1;
   olrun_jw_object_close (w);
+  return 0;
 }
 
 static void
-write_mounts (olrun_jw_t *w)
+write_mount (olrun_jw_t *w, const char *dest, const char *type, const char *source, const char *const *options,
+             size_t n)
+{
+  olrun_jw_object_open (w);
+  olrun_jw_kv_string (w, "destination", dest);
+  olrun_jw_kv_string (w, "type", type);
+  olrun_jw_kv_string (w, "source", source);
+  jw_strv (w, "options", (char *const *) options, n);
+  olrun_jw_object_close (w);
+}
+
+/* What exists at `path` in the image (resolved inside it): 'd', 'f', or 0. */
+static char
+image_has (int rootfs_fd, const char *path)
+{
+  struct open_how how = { .flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+  _cleanup_close_ int fd = rootfs_fd >= 0 ? olrun_openat2 (rootfs_fd, path, &how) : -1;
+  struct stat st;
+  if (fd < 0 || fstat (fd, &st) < 0)
+    return 0;
+  return S_ISDIR (st.st_mode) ? 'd' : S_ISREG (st.st_mode) ? 'f' : 0;
+}
+
+bool
+olrun_config_needs_mountpoints (int rootfs_fd, const struct olrun_config_opts *o)
+{
+  for (size_t i = 0; i < o->n_binds; i++)
+    if (image_has (rootfs_fd, o->binds[i].dst) == 0)
+      return true;
+  return false;
+}
+
+/* podman's /dev, /proc, /sys, ... adjusted for a user namespace, then
+ * what a read-only rootfs needs (podman --read-only's tmpfs dirs), the
+ * host's resolver files on the host's network, and the --bind mounts. */
+static void
+write_mounts (olrun_jw_t *w, int rootfs_fd, const struct olrun_config_opts *o)
 {
   olrun_jw_key (w, "mounts");
   olrun_jw_array_open (w);
   for (size_t i = 0; i < ARRAY_SIZE (default_mounts); i++)
     {
       const struct mount_def *m = &default_mounts[i];
-      olrun_jw_object_open (w);
-      olrun_jw_kv_string (w, "destination", m->dest);
-      olrun_jw_kv_string (w, "type", m->type);
-      olrun_jw_kv_string (w, "source", m->source);
+      const char *opts[ARRAY_SIZE (m->options)];
       size_t n = 0;
-      while (n < ARRAY_SIZE (m->options) && m->options[n])
-        n++;
-      jw_strv (w, "options", (char *const *) m->options, n);
-      olrun_jw_object_close (w);
+      for (size_t k = 0; k < ARRAY_SIZE (m->options) && m->options[k]; k++)
+        /* devpts refuses a gid= that its user namespace does not map. */
+        if (!(o->in_userns && !o->tty_gid_mapped && strcmp (m->options[k], "gid=5") == 0))
+          opts[n++] = m->options[k];
+      /* sysfs can only be mounted by the owner of the network namespace:
+       * on the host's network from a user namespace, bind the host's
+       * /sys instead, as podman does rootless. */
+      if (strcmp (m->dest, "/sys") == 0 && o->in_userns && !o->net_none)
+        {
+          static const char *const sys_opts[] = { "rbind", "nosuid", "noexec", "nodev", "ro" };
+          write_mount (w, "/sys", "bind", "/sys", sys_opts, ARRAY_SIZE (sys_opts));
+          continue;
+        }
+      write_mount (w, m->dest, m->type, m->source, opts, n);
+    }
+  static const char *const tmp_dirs[] = { "/tmp", "/var/tmp", "/run" };
+  static const char *const tmp_opts[] = { "nosuid", "nodev", "mode=1777" };
+  for (size_t i = 0; !o->writable && i < ARRAY_SIZE (tmp_dirs); i++)
+    if (image_has (rootfs_fd, tmp_dirs[i]) == 'd')
+      write_mount (w, tmp_dirs[i], "tmpfs", "tmpfs", tmp_opts, ARRAY_SIZE (tmp_opts));
+  static const char *const host_files[] = { "/etc/resolv.conf", "/etc/hosts" };
+  static const char *const ro_bind[] = { "bind", "nosuid", "nodev", "ro" };
+  for (size_t i = 0; !o->net_none && i < ARRAY_SIZE (host_files); i++)
+    if (access (host_files[i], R_OK) == 0 && image_has (rootfs_fd, host_files[i]) == 'f')
+      write_mount (w, host_files[i], "bind", host_files[i], ro_bind, ARRAY_SIZE (ro_bind));
+  for (size_t i = 0; i < o->n_binds; i++)
+    {
+      const char *opts[] = { "rbind", "nosuid", "nodev", o->binds[i].ro ? "ro" : "rw" };
+      write_mount (w, o->binds[i].dst, "bind", o->binds[i].src, opts, ARRAY_SIZE (opts));
     }
   olrun_jw_array_close (w);
 }
@@ -262,6 +358,13 @@ olrun_config_generate (const struct olrun_image *img, int rootfs_fd, const struc
   uint32_t uid = 0, gid = 0;
   if (resolve_user (rootfs_fd, c->user, &uid, &gid, err) < 0)
     return -1;
+  /* Without --fakeroot the process is the user, whatever the image says
+   * (as Singularity runs it): no other id exists in that namespace. */
+  if (o->inner_as_user)
+    {
+      uid = o->inner_uid;
+      gid = o->inner_gid;
+    }
   _cleanup_strv_ char **env = merge_env (c->env, o->env, o->terminal);
   const char *cwd = o->cwd ? o->cwd : c->working_dir && *c->working_dir ? c->working_dir : "/";
   if (cwd[0] != '/')
@@ -274,10 +377,10 @@ olrun_config_generate (const struct olrun_image *img, int rootfs_fd, const struc
   olrun_jw_key (w, "root");
   olrun_jw_object_open (w);
   olrun_jw_kv_string (w, "path", "rootfs");
-  olrun_jw_kv_bool (w, "readonly", true);
+  olrun_jw_kv_bool (w, "readonly", !o->writable);
   olrun_jw_object_close (w);
   olrun_jw_kv_string (w, "hostname", o->hostname ? o->hostname : "olrun");
-  write_mounts (w);
+  write_mounts (w, rootfs_fd, o);
   olrun_jw_key (w, "annotations");
   olrun_jw_object_open (w);
   for (size_t i = 0; c->labels && c->labels[i]; i++)
@@ -290,7 +393,11 @@ olrun_config_generate (const struct olrun_image *img, int rootfs_fd, const struc
     olrun_jw_kv_string (w, "org.opencontainers.image.digest", img->manifest_digest);
   olrun_jw_kv_string (w, "io.olrun.image.id", img->config_digest);
   olrun_jw_object_close (w);
-  write_linux (w, o);
+  if (write_linux (w, o, err) < 0)
+    {
+      olrun_jw_free (w);
+      return -1;
+    }
   olrun_jw_object_close (w);
   size_t len = 0;
   const char *text = olrun_jw_text (w, &len);

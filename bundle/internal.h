@@ -8,6 +8,7 @@
 
 #include "olrun/bundle.h"
 #include "olrun/error.h"
+#include "olrun/json.h"
 
 /* ---- digests (digest.c) --------------------------------------------------- */
 #define DIGEST_PREFIX "sha256:"
@@ -245,3 +246,11 @@ void auth_challenge_parse (const char *header, struct auth_challenge *ret);
 void auth_challenge_clear (struct auth_challenge *c);
 /* Percent-encode for a URL query value. */
 char *url_escape (const char *s);
+
+/* ---- the launcher's seccomp profile (seccomp_profile.c) --------------------- */
+/* Write "seccomp": {...} into w: spec NULL is podman's default profile when
+ * installed, else olrun's built-in one; "builtin"; "unconfined" (nothing
+ * written); or a profile file, in containers/common's format or the
+ * runtime-spec's.  caps: the container's capabilities (rules that need or
+ * exclude one are resolved against them). */
+int seccomp_profile_write (olrun_jw_t *w, const char *spec, char *const *caps, olrun_error_t *err);

@@ -19,3 +19,9 @@ $(BUILD)/bench/inflate-floor: bench/inflate_floor.c
 .PHONY: bench-unpack
 bench-unpack: $(OLRUN_BIN) $(BUILD)/bench/inflate-floor
 	@OLRUN=$(abspath $(OLRUN_BIN)) BUILD=$(BUILD) sh bench/unpack.sh
+
+# bench/launch.sh: the launcher's second launch against a prepared bundle
+# and podman, side by side (issue 8).
+.PHONY: bench-launch
+bench-launch: $(OLRUN_BIN)
+	@OLRUN=$(abspath $(OLRUN_BIN)) sh bench/launch.sh

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "olrun/bundle.h"
 #include "olrun/util.h"
 
 static int
@@ -82,8 +83,15 @@ olrun_cmd_delete (struct olrun_cli *cli, int argc, char **argv)
   bool force = false;
   int first = olrun_cli_parse (cmd, argc, argv, kill_option, &force);
   olrun_cli_nargs (cmd, argc - first, 1, 1);
-  olrun_error_t err = NULL;
-  if (olrun_container_delete (&cli->ctx, argv[first], force, &err) < 0)
-    return olrun_cli_fail (&err);
-  return 0;
+  olrun_error_t err = NULL, rec = NULL;
+  int rc = olrun_container_delete (&cli->ctx, argv[first], force, &err);
+  /* A detached launcher instance that exited keeps its log and exit
+   * status (no container any more) until it is deleted. */
+  if (olrun_instance_remove (&cli->ctx, argv[first], &rec) == 0 && rc < 0 && err->kind == OLRUN_E_NOT_EXIST)
+    {
+      olrun_error_release (&err);
+      rc = 0;
+    }
+  olrun_error_release (&rec);
+  return rc < 0 ? olrun_cli_fail (&err) : 0;
 }

@@ -4,9 +4,11 @@
  *   olrun --generate-man DIR         olrun.8 and olrun-COMMAND.8 in DIR
  *   olrun --generate-completion      the bash completion script on stdout
  *
- * A command whose options are not in the table (the image commands parse
- * their own) is documented by its own --help output, captured from the
- * command itself, and completed from the options that output names. */
+ * Where a command's parser knows more than the table (the image commands
+ * parse their own options, `run` adds the launcher's to runc's), what its
+ * own --help prints beyond the table's usage is captured from the command
+ * itself, put into the page verbatim, and completed from the options it
+ * names. */
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -35,27 +37,40 @@ roff (FILE *f, const char *s)
     }
 }
 
-/* What `olrun CMD --help` prints, run in a child so the command's own
- * parser (and its exit) stays out of this process. */
+static void
+run_help (const struct olrun_command *cmd)
+{
+  char *argv[] = { (char *) cmd->name, (char *) "--help", NULL };
+  struct olrun_cli cli = { 0 };
+  exit (cmd->run (&cli, 2, argv));
+}
+
+static void
+table_usage (const struct olrun_command *cmd)
+{
+  olrun_cli_usage (cmd, false);
+  exit (0);
+}
+
+/* What fn(cmd) prints on stdout, run in a child so a command's own parser
+ * (and its exit) stays out of this process. */
 static char *
-own_help (const struct olrun_command *cmd)
+capture (const struct olrun_command *cmd, void (*fn) (const struct olrun_command *))
 {
   int fds[2];
   if (pipe2 (fds, O_CLOEXEC) < 0)
     return NULL;
-  /* The child would write out our pending output along with its own. */
-  fflush (stdout);
+  /* The child would write out our pending output (stdout, the page being
+   * written) along with its own when it exits. */
+  fflush (NULL);
   pid_t pid = fork ();
   if (pid == 0)
     {
       dup2 (fds[1], STDOUT_FILENO);
       int devnull = open ("/dev/null", O_WRONLY | O_CLOEXEC);
       dup2 (devnull, STDERR_FILENO);
-      char *argv[] = { (char *) cmd->name, (char *) "--help", NULL };
-      struct olrun_cli cli = { 0 };
-      int rc = cmd->run (&cli, 2, argv);
-      fflush (stdout);
-      _exit (rc);
+      fn (cmd);
+      _exit (1);
     }
   close (fds[1]);
   char *text = NULL;
@@ -66,6 +81,23 @@ own_help (const struct olrun_command *cmd)
   if (pid > 0)
     waitpid (pid, NULL, 0);
   return text;
+}
+
+/* The part of `olrun CMD --help` the table does not account for: all of
+ * it for a command with its own parser, what follows the table's usage
+ * for one that extends it; NULL when it names no option. */
+static char *
+help_beyond_table (const struct olrun_command *cmd)
+{
+  _cleanup_free_ char *help = capture (cmd, run_help);
+  _cleanup_free_ char *table = capture (cmd, table_usage);
+  if (help == NULL)
+    return NULL;
+  const char *rest = help;
+  size_t n = table ? strlen (table) : 0;
+  if (n && strncmp (help, table, n) == 0)
+    rest = help + n + strspn (help + n, "\n");
+  return strstr (rest, "--") ? xstrdup (rest) : NULL;
 }
 
 static void
@@ -121,17 +153,13 @@ man_command (const char *dir, const struct olrun_command *cmd)
       roff (f, cmd->args);
     }
   fputs ("\n.SH OPTIONS\n", f);
-  if (cmd->options && cmd->options[0].name)
-    man_options (f, cmd->options);
-  else
+  man_options (f, cmd->options);
+  _cleanup_free_ char *more = help_beyond_table (cmd);
+  if (more)
     {
-      _cleanup_free_ char *help = own_help (cmd);
-      if (help && strstr (help, "--"))
-        {
-          fputs (".nf\n", f);
-          roff (f, help);
-          fputs (".fi\n", f);
-        }
+      fputs (".PP\n.nf\n", f);
+      roff (f, more);
+      fputs (".fi\n", f);
     }
   fputs (".TP\n\\fB\\-\\-help\\fR\nprint this command's usage\n", f);
   fputs (".SH SEE ALSO\n\\fBolrun\\fR(8)\n", f);
@@ -230,13 +258,9 @@ completion_command (const struct olrun_command *c)
 {
   struct olrun_buf all = { 0 }, with_arg = { 0 };
   olrun_buf_puts (&all, "--help");
-  if (c->options && c->options[0].name)
-    option_words (c->options, &all, &with_arg);
-  else
-    {
-      _cleanup_free_ char *help = own_help (c);
-      words_from_help (&all, &with_arg, help);
-    }
+  option_words (c->options, &all, &with_arg);
+  _cleanup_free_ char *more = help_beyond_table (c);
+  words_from_help (&all, &with_arg, more);
   /* Commands whose first argument is a container get the IDs. */
   bool ids = c->args && strncmp (c->args, "ID", 2) == 0;
   printf ("    %s) opts='%s'; argopts='%s'; ids=%d ;;\n", c->name, all.data, with_arg.data ? with_arg.data + 1 : "",

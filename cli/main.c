@@ -21,6 +21,7 @@ static const struct olrun_option global_options[] = {
   { "systemd-cgroup", 0, NULL, "use the systemd cgroup manager" },
   { "cgroup-manager", 0, "cgroupfs|systemd|disabled", "how the container's cgroup is managed" },
   { "rootless", 0, "true|false|auto", "run as in rootless mode" },
+  { "backend", 0, "embedded|crun|runc|PATH", "the runtime behind every verb (default $OLRUN_BACKEND, else embedded)" },
   { "version", 'v', NULL, "print the version" },
   { NULL, 0, NULL, NULL },
 };
@@ -28,7 +29,8 @@ static const struct olrun_option global_options[] = {
 const struct olrun_command olrun_commands[] = {
   { "create", "ID", "Create a container from a bundle; it waits for `start`.", olrun_create_options, olrun_cmd_create },
   { "start", "ID", "Start a created container.", NULL, olrun_cmd_start },
-  { "run", "ID", "Create and start a container, and wait for it unless --detach.", olrun_run_options, olrun_cmd_run },
+  { "run", "ID | REF [CMD...]", "Run a bundle as runc does, or an image (the launcher).", olrun_run_options,
+    olrun_cmd_run_dispatch },
   { "exec", "ID [COMMAND [ARG...]]", "Run one more process in a running container.", olrun_exec_options, olrun_cmd_exec },
   { "state", "ID", "Print the state of a container as JSON.", NULL, olrun_cmd_state },
   { "kill", "ID [SIGNAL]", "Send a signal (default SIGTERM) to a container.", olrun_kill_options, olrun_cmd_kill },
@@ -48,6 +50,9 @@ const struct olrun_command olrun_commands[] = {
   { "bundle", "create REF DIR | delete DIR", "Make a bundle from an image, or remove one.", NULL, olrun_cmd_bundle },
   { "images", NULL, "List the cached images.", NULL, olrun_cmd_images },
   { "cache", "prune", "Remove what no cached image uses.", NULL, olrun_cmd_cache },
+  { "attach", "ID", "Connect to a detached instance (detach with ctrl-p ctrl-q).", NULL, olrun_cmd_attach },
+  { "logs", "ID", "Print the output of a detached instance.", olrun_logs_options, olrun_cmd_logs },
+  { "stop", "ID", "Stop a container: SIGTERM, then SIGKILL after a timeout.", olrun_stop_options, olrun_cmd_stop },
   { NULL, NULL, NULL, NULL, NULL },
 };
 
@@ -105,6 +110,8 @@ handle_global (void *opts, int index, const char *arg)
         return olrun_cli_failf ("--rootless: expected true, false or auto, got `%s`", arg), -1;
       cli->ctx.rootless = strcmp (arg, "auto") == 0 ? -1 : strcmp (arg, "true") == 0;
     }
+  else if (strcmp (name, "backend") == 0)
+    cli->ctx.backend = arg;
   else if (strcmp (name, "version") == 0)
     {
       /* runc's shape ("runc version X", "commit:", "spec:", "libseccomp:"),
@@ -145,6 +152,9 @@ main (int argc, char **argv)
   int first = olrun_cli_parse (&global, argc, argv, handle_global, &cli);
   if (first < 0)
     return 1;
+  cli.ctx.log_path = cli.log_path;
+  cli.ctx.log_json = cli.log_json;
+  cli.ctx.debug = cli.debug;
   if (olrun_log_init (cli.log_path, cli.log_json ? OLRUN_LOG_JSON : OLRUN_LOG_TEXT, cli.debug) < 0)
     return olrun_cli_failf ("--log `%s`: %s", cli.log_path, strerror (errno));
   if (first >= argc)
@@ -159,5 +169,6 @@ main (int argc, char **argv)
       olrun_cli_usage (&global, true);
       return 1;
     }
-  return cmd->run (&cli, argc - first, argv + first);
+  int rc = olrun_cli_backend_dispatch (&cli, argc - first, argv + first);
+  return rc >= 0 ? rc : cmd->run (&cli, argc - first, argv + first);
 }

@@ -289,7 +289,7 @@ olrun_container_exec (const struct olrun_context *ctx, const struct olrun_exec_o
   if (prepare (ctx, e, err) < 0)
     return -1;
   sigset_t old;
-  _cleanup_close_ int sfd = o->detach ? -1 : olrun_relay_block_signals (&old, err);
+  _cleanup_close_ int sfd = o->detach ? -1 : olrun_signals_forward_fd (&old, err);
   if (!o->detach && sfd < 0)
     return -1;
   int rc = start (e, err);

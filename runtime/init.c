@@ -43,8 +43,13 @@ olrun_init_userns_handshake (struct olrun_container *c, olrun_error_t *err)
     return -1;
   if (prctl (PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
     return olrun_fail (err, errno, "prctl DUMPABLE");
-  if (setresgid (0, 0, 0) < 0 || setresuid (0, 0, 0) < 0)
-    return olrun_fail (err, errno, "become root in the user namespace (is 0 mapped?)");
+  /* A map without 0 (the launcher's rootless mode, for a user without
+   * subordinate ids, maps only the user's own id): we keep our ids, and
+   * still hold every capability in the namespace we were born with, until
+   * the process's own credentials are set before execve.  (EINVAL: the id
+   * is not mapped.) */
+  if ((setresgid (0, 0, 0) < 0 && errno != EINVAL) || (setresuid (0, 0, 0) < 0 && errno != EINVAL))
+    return olrun_fail (err, errno, "become root in the user namespace");
   return 0;
 }
 

@@ -193,10 +193,9 @@ struct olrun_relay
   int notify;               /* the container's notify socket until READY=1, or -1 (set by the caller) */
   const char *notify_host;  /* where READY=1 is forwarded */
 };
-/* Block every signal olrun forwards and return a signalfd for them; the
- * old mask goes to *ret_old.  Call before the process can start, so no
- * signal is lost. */
-int olrun_relay_block_signals (sigset_t *ret_old, olrun_error_t *err);
+/* olrun_signals_forward_fd (runtime.h) blocks the signals to forward
+ * and gives the signalfd for olrun_relay_wait; call it before the process
+ * can start, so no signal is lost. */
 /* With a pty master: the caller's terminal goes raw (if stdin is one) and
  * its size is copied to the pty.  olrun_relay_end restores it.  notify and
  * notify_host are the caller's to set, before or after. */

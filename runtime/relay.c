@@ -13,12 +13,13 @@
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 
+#include "olrun/runtime.h"
 #include "olrun/syscalls.h"
 #include "olrun/util.h"
 #include "runtime/internal.h"
 
 int
-olrun_relay_block_signals (sigset_t *ret_old, olrun_error_t *err)
+olrun_signals_forward_fd (sigset_t *ret_old, olrun_error_t *err)
 {
   sigset_t all;
   sigfillset (&all);
@@ -46,15 +47,10 @@ olrun_relay_begin (struct olrun_relay *r, int master)
 {
   r->master = master;
   r->master_open = r->stdin_open = master >= 0;
-  r->raw = false;
-  if (master < 0 || !isatty (STDIN_FILENO) || tcgetattr (STDIN_FILENO, &r->saved) < 0)
-    return;
-  struct termios raw = r->saved;
-  cfmakeraw (&raw);
   /* The caller's terminal is restored in olrun_relay_end, on every path. */
-  r->raw = tcsetattr (STDIN_FILENO, TCSANOW, &raw) == 0;
+  r->raw = master >= 0 && olrun_tty_raw (STDIN_FILENO, &r->saved);
   struct winsize ws;
-  if (ioctl (STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
+  if (r->raw && ioctl (STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
     ioctl (master, TIOCSWINSZ, &ws);
 }
 
@@ -62,7 +58,7 @@ void
 olrun_relay_end (struct olrun_relay *r)
 {
   if (r->raw)
-    tcsetattr (STDIN_FILENO, TCSANOW, &r->saved);
+    olrun_tty_restore (STDIN_FILENO, &r->saved);
   r->raw = false;
 }
 

@@ -27,7 +27,7 @@ olrun_container_run (const struct olrun_context *ctx, const struct olrun_create_
                      olrun_error_t *err)
 {
   sigset_t old;
-  _cleanup_close_ int sfd = o->detach ? -1 : olrun_relay_block_signals (&old, err);
+  _cleanup_close_ int sfd = o->detach ? -1 : olrun_signals_forward_fd (&old, err);
   if (!o->detach && sfd < 0)
     return -1;
   _cleanup_container_ struct olrun_container *c = NULL;

@@ -18,6 +18,22 @@
 #define TIOCGPTPEER _IO ('T', 0x41)
 #endif
 
+bool
+olrun_tty_raw (int fd, struct termios *saved)
+{
+  if (!isatty (fd) || tcgetattr (fd, saved) < 0)
+    return false;
+  struct termios raw = *saved;
+  cfmakeraw (&raw);
+  return tcsetattr (fd, TCSANOW, &raw) == 0;
+}
+
+void
+olrun_tty_restore (int fd, const struct termios *saved)
+{
+  tcsetattr (fd, TCSANOW, saved);
+}
+
 int
 olrun_console_socket_connect (const char *path, int *ret_fd, olrun_error_t *err)
 {

@@ -35,3 +35,24 @@ cat > "$demo/config.json" <<'JSON'
 JSON
 echo "+ olrun run -b $demo demo-$$"
 "$olrun" --root "$here/build/demo-state" run -b "$demo" "demo-$$"
+
+# The launcher: an OCI image built offline from the same busybox-static,
+# run straight from its layout.  The first launch unpacks it into the
+# cache; the second finds it there and unpacks nothing.
+image=$here/build/demo-image
+rm -rf "$image" "$here/build/demo-cache"
+sh "$here/tests/make_busybox_image.sh" "$image" demo
+launch () {
+    echo "+ olrun run $*" >&2
+    "$olrun" --root "$here/build/demo-state" run --cache "$here/build/demo-cache" "$@"
+}
+launch "oci:$image:demo"
+launch "oci:$image:demo" sh -c 'echo "second launch: $(hostname), rootfs $(awk "\$5 == \"/\" {print \$6}" /proc/self/mountinfo)"'
+launch -B "$here/tests:/mnt/tests:ro" --hostname demo-box "oci:$image:demo" sh -c 'hostname; ls /mnt/tests | head -3'
+id=$(launch -d "oci:$image:demo" sh -c 'echo detached: $(id -u); sleep 30')
+echo "$id"
+# wait for its first line (at most 5 s), then show the log
+for _ in $(seq 50); do [ -n "$("$olrun" --root "$here/build/demo-state" logs "$id")" ] && break; sleep 0.1; done
+echo "+ olrun logs $id"; "$olrun" --root "$here/build/demo-state" logs "$id"
+echo "+ olrun stop -t 1 $id"; "$olrun" --root "$here/build/demo-state" stop -t 1 "$id"
+"$olrun" --root "$here/build/demo-state" delete "$id"

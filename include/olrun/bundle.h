@@ -15,6 +15,7 @@
 #include <sys/types.h>
 
 #include "olrun/error.h"
+#include "olrun/namespaces.h"
 
 /* Caps against decompression bombs and hostile tars.  0 means the default. */
 struct olrun_unpack_limits
@@ -119,8 +120,20 @@ struct olrun_prune_stats
 int olrun_cache_prune (const char *cache_dir, struct olrun_prune_stats *ret, olrun_error_t *err);
 
 /* ---- bundles ------------------------------------------------------------------ */
+/* --bind SRC[:DST[:ro|rw]] */
+struct olrun_bind
+{
+  char *src;               /* absolute, existing */
+  char *dst;               /* absolute, without `..` */
+  bool ro;
+};
+/* Parse and check one --bind: a missing source or a destination with `..`
+ * is an error. */
+int olrun_bind_parse (const char *spec, struct olrun_bind *ret, olrun_error_t *err);
+void olrun_bind_clear (struct olrun_bind *b);
+
 /* What config.json gets beyond the image config; NULL/0 fields keep the
- * image's values and podman's defaults.  The launcher extends this. */
+ * image's values and podman's defaults. */
 struct olrun_config_opts
 {
   char **args;             /* replaces the image's Cmd (CMD on the command line) */
@@ -130,6 +143,22 @@ struct olrun_config_opts
   const char *hostname;    /* default "olrun" */
   bool terminal;
   bool net_none;           /* a new network namespace (default: the host's, as Singularity) */
+  /* The launcher's: */
+  unsigned short console_rows, console_cols;  /* process.consoleSize (0: none) */
+  const struct olrun_bind *binds;
+  size_t n_binds;
+  bool writable;           /* root.readonly false (--writable-tmpfs); else tmpfs on /tmp, /var/tmp, /run */
+  const char *seccomp;     /* NULL: podman's default profile if installed, else olrun's; "builtin",
+                              "unconfined", or a profile file */
+  /* User namespaces (the launcher's rootless modes; see launch_userns.c). */
+  bool in_userns;          /* the runtime runs in a user namespace: no sysfs of its own on the
+                              host's network, /dev/pts without gid=5 unless mapped */
+  bool tty_gid_mapped;     /* gid 5 exists in that user namespace */
+  bool inner_userns;       /* the container gets a user namespace of its own, with these maps
+                              (host ids: the outer namespace's) */
+  struct olrun_idmaps inner_uidmap, inner_gidmap;
+  bool inner_as_user;      /* the process runs as inner_uid/gid, not as the image's User */
+  uint32_t inner_uid, inner_gid;
 };
 
 /* Generate the runtime-spec config.json text for an image.  rootfs_fd is
@@ -137,6 +166,10 @@ struct olrun_config_opts
  * /etc/group); the result is a heap string. */
 int olrun_config_generate (const struct olrun_image *img, int rootfs_fd, const struct olrun_config_opts *o,
                            char **ret, olrun_error_t *err);
+/* Whether some bind destination is missing from the rootfs: the launcher
+ * then stacks a tmpfs overlay, so the runtime can create the mount points
+ * (root.readonly still makes the root read-only for the process). */
+bool olrun_config_needs_mountpoints (int rootfs_fd, const struct olrun_config_opts *o);
 
 /* Make a bundle at dir (created; it must not exist, or be an empty
  * directory): rootfs/ with img->rootfs bound read-only, nodev, nosuid, and
@@ -150,5 +183,45 @@ int olrun_bundle_mount_rootfs (const char *rootfs, const char *target, olrun_err
 /* Unmount dir/rootfs and remove the bundle.  The cached pristine tree is
  * never touched: the removal refuses to cross a mount point. */
 int olrun_bundle_delete (const char *dir, olrun_error_t *err);
+
+/* ---- the launcher ------------------------------------------------------------ */
+struct olrun_context;
+struct olrun_launch_opts
+{
+  struct olrun_image_opts image;    /* image.ref: a reference, or a bundle directory */
+  struct olrun_config_opts config;  /* config.terminal: the caller decided (-t, or a terminal) */
+  const char *backend;              /* NULL: the context's, then $OLRUN_BACKEND, then embedded */
+  const char *keep_bundle;          /* make the bundle here and keep it (in the host's mount namespace) */
+  bool writable_tmpfs;              /* an overlay with a tmpfs upper over the pristine rootfs */
+  bool detach;                      /* a monitor owns the container; olrun_launch returns its ID */
+  bool interactive;                 /* detached: give the container a stdin that attach writes to */
+  bool userns;                      /* a user namespace even as root */
+  bool fakeroot;                    /* in the user namespace, stay uid 0 */
+};
+/* Whether a `run` argument is for the launcher: it has a transport prefix
+ * (oci:, oci-archive:, docker-archive:, docker://) or a `/` (DESIGN.md). */
+bool olrun_launch_is_reference (const char *arg);
+/* Run an image (or a bundle directory) as the seed's OCI launcher does:
+ * pull through the cache, a temporary bundle bound read-only on the
+ * pristine rootfs, a generated ID, the chosen backend; then remove it all.
+ * In the foreground *ret_status is the container's exit status (128+signal);
+ * detached, *ret_id is the new instance's ID (heap). */
+int olrun_launch (const struct olrun_context *ctx, const struct olrun_launch_opts *o, int *ret_status,
+                  char **ret_id, olrun_error_t *err);
+
+/* Detached instances. */
+/* Connect the caller's terminal (or stdio) to a running instance until it
+ * exits (*ret_status, and *ret_detached false) or the detach keys ctrl-p
+ * ctrl-q are typed (*ret_detached true). */
+int olrun_instance_attach (const struct olrun_context *ctx, const char *id, int *ret_status, bool *ret_detached,
+                           olrun_error_t *err);
+/* Copy an instance's log to out_fd; with follow, until the instance exits. */
+int olrun_instance_logs (const struct olrun_context *ctx, const char *id, int out_fd, bool follow,
+                         olrun_error_t *err);
+/* SIGTERM, then SIGKILL after timeout seconds, and wait until the instance
+ * (or a plain container of the embedded runtime) is gone. */
+int olrun_instance_stop (const struct olrun_context *ctx, const char *id, unsigned timeout, olrun_error_t *err);
+/* Remove the record (log, exit status) of a detached instance that exited. */
+int olrun_instance_remove (const struct olrun_context *ctx, const char *id, olrun_error_t *err);
 
 #endif

@@ -3,6 +3,7 @@
 #ifndef OLRUN_RUNTIME_H
 #define OLRUN_RUNTIME_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -21,6 +22,11 @@ struct olrun_context
   enum olrun_cgroup_manager_kind cgroup_manager;
   int rootless;                           /* -1 auto, 0 no, 1 yes */
   const char *notify_socket;              /* the caller's NOTIFY_SOCKET, or NULL */
+  /* Passed on to an external backend (runtime/backend.c). */
+  const char *log_path;                   /* --log */
+  bool log_json;                          /* --log-format json */
+  bool debug;                             /* --debug */
+  const char *backend;                    /* --backend, or NULL ($OLRUN_BACKEND, then embedded) */
 };
 
 struct olrun_create_opts
@@ -141,6 +147,58 @@ int olrun_resources_load (const char *path, struct olrun_resources **ret, olrun_
 int olrun_resources_parse_text (const char *text, const char *name, struct olrun_resources **ret, olrun_error_t *err);
 /* The runtime-spec JSON of r (heap string). */
 char *olrun_resources_to_json (const struct olrun_resources *r);
+
+/* ---- backends (backend.c) ----
+ * The embedded runtime (this library), or an external runc-compatible
+ * executable (crun, runc, a path) called with runc's command line. */
+struct olrun_backend
+{
+  char *name;               /* as given: "embedded", "crun", "runc", or a path */
+  char *path;               /* the executable; NULL for the embedded runtime */
+  char *root;               /* an external backend's --root: <olrun root>/.backend-<name> */
+  bool crun;                /* crun's flavour of the CLI (--cgroup-manager) */
+};
+/* spec NULL or "": $OLRUN_BACKEND, else the embedded runtime.  A backend
+ * that is not installed is an UNSUPPORTED error naming it. */
+int olrun_backend_resolve (const struct olrun_context *ctx, const char *spec, struct olrun_backend **ret,
+                           olrun_error_t *err);
+void olrun_backend_free (struct olrun_backend *b);
+void olrun_backend_freep (struct olrun_backend **b);
+#define _cleanup_backend_ __attribute__ ((cleanup (olrun_backend_freep)))
+static inline bool
+olrun_backend_embedded (const struct olrun_backend *b)
+{
+  return b->path == NULL;
+}
+/* The argv for an external backend: its path, olrun's global options
+ * translated, then args (the verb and its arguments). */
+int olrun_backend_argv (const struct olrun_backend *b, const struct olrun_context *ctx, char *const *args,
+                        char ***ret, olrun_error_t *err);
+/* execv the backend in place of this process; returns only on failure. */
+int olrun_backend_exec (const struct olrun_backend *b, const struct olrun_context *ctx, char *const *args,
+                        olrun_error_t *err);
+/* fork + execv; stdio (3 fds, -1 to inherit) may be NULL.  The child gets
+ * an empty signal mask. */
+int olrun_backend_spawn (const struct olrun_backend *b, const struct olrun_context *ctx, char *const *args,
+                         const int *stdio, pid_t *ret_pid, olrun_error_t *err);
+/* Reap a spawned backend.  With ret_status its exit code (128+signal) is
+ * returned; without, a non-zero exit is an error naming verb. */
+int olrun_backend_wait (const struct olrun_backend *b, pid_t pid, const char *verb, int *ret_status,
+                        olrun_error_t *err);
+/* spawn + wait, failing on a non-zero exit. */
+int olrun_backend_call (const struct olrun_backend *b, const struct olrun_context *ctx, char *const *args,
+                        const int *stdio, olrun_error_t *err);
+
+/* Block every signal but the synchronous ones (SEGV, BUS, ILL, FPE, PIPE)
+ * and return a signalfd for them, to forward them to a container (run.c,
+ * and the launcher's external backends); *old gets the previous mask. */
+int olrun_signals_forward_fd (sigset_t *old, olrun_error_t *err);
+
+/* The caller's terminal in raw mode while a container's pty is relayed
+ * (run.c, and the launcher's attach); false when fd is not a terminal. */
+struct termios;
+bool olrun_tty_raw (int fd, struct termios *saved);
+void olrun_tty_restore (int fd, const struct termios *saved);
 
 /* Signals by name or number: "KILL", "SIGKILL", "9".  -1 if unknown. */
 int olrun_signal_parse (const char *s);

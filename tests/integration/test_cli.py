@@ -105,6 +105,7 @@ def test_man_pages_cover_the_parser(generated):
     assert pages == sorted(["olrun.8"] + ["olrun-%s.8" % c for c in commands()])
     for c in commands():
         page = (generated / "man" / ("olrun-%s.8" % c)).read_text()
+        assert page.count(".TH ") == 1, c
         text = page.replace("\\-", "-")
         for opt in long_options(olrun_cmd(c, "--help").stdout):
             assert opt in text, (c, opt)
