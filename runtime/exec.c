@@ -152,6 +152,27 @@ load_cgroup (struct olrun_exec *e, olrun_error_t *err)
   return olrun_cgroup_load (kind < 0 ? OLRUN_CGROUP_DISABLED : kind, s->cgroup_path, &e->cgroup, err);
 }
 
+/* The intermediate forked the process into the pid namespace and exits:
+ * reap it and take the process, our child too (CLONE_PARENT), and not
+ * reaped, so its pid cannot have been reused before pidfd_open. */
+static int
+take_process (struct olrun_exec *e, olrun_error_t *err)
+{
+  int pid = 0;
+  int rc = olrun_sync_recv (e->sync_parent, SYNC_INIT_PID, &pid, NULL, err);
+  while (waitpid (e->pid, NULL, 0) < 0 && errno == EINTR)
+    ;
+  e->pid = 0;
+  e->pidfd = safe_close (e->pidfd);
+  if (rc < 0)
+    return -1;
+  e->pid = pid;
+  e->pidfd = olrun_pidfd_open (pid, 0);
+  if (e->pidfd < 0)
+    return olrun_fail (err, errno, "pidfd_open %d", pid);
+  return 0;
+}
+
 /* clone3 into the container's cgroup, with the parent standing in the
  * container's pid namespace for its children, so the child is born inside
  * both and no second fork is needed. */
@@ -169,15 +190,26 @@ spawn (struct olrun_exec *e, olrun_error_t *err)
       saved_pidns = open ("/proc/self/ns/pid_for_children", O_RDONLY | O_CLOEXEC);
       if (saved_pidns < 0)
         return olrun_fail (err, errno, "open /proc/self/ns/pid_for_children");
-      if (setns (e->init_pidfd, CLONE_NEWPID) < 0)
+      /* Without CAP_SYS_ADMIN (rootless) only a process in the container's
+       * user namespace may enter its pid namespace: the child does, and
+       * forks the process there. */
+      int r = setns (e->init_pidfd, CLONE_NEWPID);
+      if (r < 0 && errno != EPERM)
         return olrun_fail (err, errno, "enter the container's pid namespace");
+      e->intermediate = r < 0;
+      if (e->intermediate)
+        saved_pidns = safe_close (saved_pidns);
     }
   /* Both are inherited by the child's mm, so it is born with them:
    * non-dumpable, and its /proc/PID/exe the olrun binary through a
    * read-only mount (CVE-2019-5736).  It is visible to the container's
-   * processes from its first instant, in their pid namespace. */
+   * processes from its first instant, in their pid namespace.  An
+   * unprivileged olrun cannot clone the binary's mount: the child does it
+   * in the container's user namespace, before it forks into the pid
+   * namespace (exec_child.c). */
   prctl (PR_SET_DUMPABLE, 0, 0, 0, 0);
-  if (olrun_exe_guard_prepare (&e->exe_guard, err) < 0 || olrun_process_protect_exe (&e->exe_guard, err) < 0)
+  if (olrun_exe_guard_prepare (&e->exe_guard, err) < 0
+      || (e->exe_guard.fd >= 0 && olrun_process_protect_exe (&e->exe_guard, err) < 0))
     return -1;
   struct clone_args args = {
     .flags = CLONE_PIDFD,
@@ -189,7 +221,8 @@ spawn (struct olrun_exec *e, olrun_error_t *err)
       args.flags |= CLONE_INTO_CGROUP;
       args.cgroup = (uint64_t) e->cgroup->dirfd;
     }
-  e->ns_flags &= ~CLONE_NEWPID;
+  if (!e->intermediate)
+    e->ns_flags &= ~CLONE_NEWPID;
   long pid = olrun_clone3 (&args, sizeof args);
   if (pid == 0)
     olrun_exec_child (e);
@@ -205,7 +238,7 @@ spawn (struct olrun_exec *e, olrun_error_t *err)
                        e->cgroup->path ? e->cgroup->path : "(none)");
   e->pid = (pid_t) pid;
   e->sync_child = safe_close (e->sync_child);
-  return 0;
+  return e->intermediate ? take_process (e, err) : 0;
 }
 
 /* Until EOF (the process exec'd) or its error: pass the pty and a seccomp

@@ -18,6 +18,7 @@ struct olrun_exec
   int proc_fd;        /* /proc/<init>, checked to be the init's */
   int root_fd;        /* /proc/<init>/root: the container's root as its init sees it */
   int ns_flags;       /* CLONE_NEW* of the init's namespaces that differ from ours */
+  bool intermediate;  /* the child joins the pid namespace and forks the process (rootless) */
   struct olrun_cgroup *cgroup;
   int sync_parent;
   int sync_child;     /* [child] */

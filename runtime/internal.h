@@ -114,6 +114,13 @@ struct olrun_container
   struct olrun_state state;
 };
 
+/* In a process whose pid namespace for children is the container's:
+ * fork the process that will live there, as olrun's child (CLONE_PARENT),
+ * and tell olrun its pid (SYNC_INIT_PID) over sync_sock before the child
+ * may use that socket.  Returns 0 in the child, 1 in the caller (which
+ * then exits), -1 on error. */
+int olrun_fork_into_pidns (int sync_sock, olrun_error_t *err);
+
 /* The container's setup, in the child after clone3.  Never returns. */
 _Noreturn void olrun_init_main (struct olrun_container *c);
 /* Enter the rootfs without mounting anything (no mount namespace). */
