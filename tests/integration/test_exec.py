@@ -385,3 +385,16 @@ def test_container_attributes_and_lsm(running, bundle):
     if not os.path.isdir("/sys/fs/selinux/booleans"):
         p = c.exec("true", opts=("--process-label", "system_u:system_r:container_t:s0"))
         assert p.returncode == 255 and "SELinux is not enabled" in p.stderr
+
+
+def test_time_namespace_with_offsets(running, bundle):
+    bundle.linux["namespaces"].append({"type": "time"})
+    bundle.linux["timeOffsets"] = {"boottime": {"secs": 86400 * 365, "nanosecs": 0}}
+    c = running(bundle)
+    assert os.readlink("/proc/%d/ns/time" % c.pid) != os.readlink("/proc/self/ns/time")
+    out = c.sh("readlink /proc/self/ns/time; cut -d. -f1 /proc/uptime").split()
+    assert out[0] == os.readlink("/proc/%d/ns/time" % c.pid)
+    # The container's boot time is a year earlier than the host's.
+    with open("/proc/uptime") as f:
+        host = int(f.read().split(".")[0])
+    assert int(out[1]) - host >= 86400 * 365 - 60
