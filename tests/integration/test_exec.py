@@ -398,3 +398,17 @@ def test_time_namespace_with_offsets(running, bundle):
     with open("/proc/uptime") as f:
         host = int(f.read().split(".")[0])
     assert int(out[1]) - host >= 86400 * 365 - 60
+
+
+def test_cwd_resolves_in_the_container(running, own_bundle, tmp_path):
+    # A symlink that would lead out of the rootfs on the host stays inside
+    # it: the cwd is resolved after the process has taken the container's root.
+    os.makedirs(os.path.join(own_bundle.rootfs, "only-here/sub"))
+    host_dir = tmp_path / "host-only"
+    host_dir.mkdir()
+    os.symlink("../../../../../../../../%s" % str(host_dir).lstrip("/"), os.path.join(own_bundle.rootfs, "escape"))
+    os.symlink("/only-here/sub", os.path.join(own_bundle.rootfs, "lnk"))
+    c = running(own_bundle)
+    assert c.sh("pwd -P", opts=("--cwd", "/lnk")).strip() == "/only-here/sub"
+    p = c.exec("pwd", opts=("--cwd", "/escape"))
+    assert p.returncode == 126 and "No such file or directory" in p.stderr
