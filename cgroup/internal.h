@@ -40,6 +40,10 @@ int olrun_cgroupfs_freeze_at (int dirfd, bool frozen, olrun_error_t *err);
 int olrun_cgroup_wait_event (int dirfd, const char *key, char want, olrun_error_t *err);
 int olrun_cgroup_read_event (int dirfd, const char *key, char *ret, olrun_error_t *err);
 
+/* ---- systemd.c ---- */
+/* A systemd runs here and libsystemd can be loaded. */
+bool olrun_cgroup_systemd_usable (void);
+
 /* ---- controllers.c ---- */
 enum olrun_controller
 {

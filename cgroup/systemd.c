@@ -154,6 +154,16 @@ systemd_available (olrun_error_t *err)
   return load_libsystemd (err);
 }
 
+bool
+olrun_cgroup_systemd_usable (void)
+{
+  olrun_error_t err = NULL;
+  if (systemd_available (&err) == 0)
+    return true;
+  olrun_error_release (&err);
+  return false;
+}
+
 /* One method call on org.freedesktop.systemd1.Manager; `fill` appends the
  * arguments. */
 static int

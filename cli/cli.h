@@ -43,12 +43,21 @@ const struct olrun_command *olrun_cli_find (const char *name);
  * (Go's flag package accepts both, and clients use both).  --help prints
  * the usage and exits 0; a bad option prints it to stderr and exits 1.
  * Returns the index of the first positional argument, or -1 when handle
- * failed (it has printed why). */
+ * failed (it has printed why).  A command without options may pass NULL. */
 int olrun_cli_parse (const struct olrun_command *cmd, int argc, char **argv,
                      int (*handle) (void *opts, int index, const char *arg), void *opts);
 void olrun_cli_usage (const struct olrun_command *cmd, bool to_stderr);
+/* A count option (--preserve-fds N): 0..max, else it says why and
+ * returns -1. */
+int olrun_cli_parse_count (const char *option, const char *arg, int max, int *ret);
 /* Check the number of positional arguments; prints usage and exits 1. */
 void olrun_cli_nargs (const struct olrun_command *cmd, int n, int min, int max);
+
+/* Man pages (olrun.8, olrun-COMMAND.8 into dir) and the bash completion
+ * script (stdout), from the table above (cli/docs.c).  `global` is the
+ * global options' pseudo-command.  Return the exit status. */
+int olrun_cli_generate_man (const char *dir, const struct olrun_command *global);
+int olrun_cli_generate_completion (const struct olrun_command *global);
 
 /* Report an error as "olrun: <msg>" (and in the log) and release it.
  * Returns the exit status to use: 1. */
@@ -70,6 +79,9 @@ int olrun_cmd_update (struct olrun_cli *cli, int argc, char **argv);
 int olrun_cmd_events (struct olrun_cli *cli, int argc, char **argv);
 int olrun_cmd_ps (struct olrun_cli *cli, int argc, char **argv);
 int olrun_cmd_spec (struct olrun_cli *cli, int argc, char **argv);
+int olrun_cmd_exec (struct olrun_cli *cli, int argc, char **argv);
+int olrun_cmd_features (struct olrun_cli *cli, int argc, char **argv);
+int olrun_cmd_checkpoint (struct olrun_cli *cli, int argc, char **argv);
 
 extern const struct olrun_option olrun_create_options[];
 extern const struct olrun_option olrun_run_options[];
@@ -80,5 +92,6 @@ extern const struct olrun_option olrun_update_options[];
 extern const struct olrun_option olrun_events_options[];
 extern const struct olrun_option olrun_ps_options[];
 extern const struct olrun_option olrun_spec_options[];
+extern const struct olrun_option olrun_exec_options[];
 
 #endif

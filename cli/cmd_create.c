@@ -45,14 +45,7 @@ handle (void *opts, int index, const char *arg)
     case OPT_BUNDLE: o->bundle = arg; break;
     case OPT_PID_FILE: o->pid_file = arg; break;
     case OPT_CONSOLE_SOCKET: o->console_socket = arg; break;
-    case OPT_PRESERVE_FDS:
-      {
-        int64_t n;
-        if (olrun_parse_int64 (arg, &n) < 0 || n < 0 || n > 65536)
-          return olrun_cli_failf ("--preserve-fds: expected a number, got `%s`", arg), -1;
-        o->preserve_fds = (int) n;
-        break;
-      }
+    case OPT_PRESERVE_FDS: return olrun_cli_parse_count ("preserve-fds", arg, 65536, &o->preserve_fds);
     case OPT_NO_PIVOT: o->no_pivot = true; break;
     case OPT_NO_NEW_KEYRING: o->no_new_keyring = true; break;
     case OPT_CONFIG: o->config = arg; break;

@@ -10,6 +10,7 @@
 #include "cli/cli.h"
 #include "cli/commands.h"
 #include "olrun/log.h"
+#include "olrun/seccomp.h"
 #include "olrun/util.h"
 
 static const struct olrun_option global_options[] = {
@@ -30,10 +31,14 @@ const struct olrun_command olrun_commands[] = {
   { "start", "ID", "Start a created container.", NULL, olrun_cmd_start },
   { "run", "ID | REF [CMD...]", "Run a bundle as runc does, or an image (the launcher).", olrun_run_options,
     olrun_cmd_run_dispatch },
+  { "exec", "ID [COMMAND [ARG...]]", "Run one more process in a running container.", olrun_exec_options, olrun_cmd_exec },
   { "state", "ID", "Print the state of a container as JSON.", NULL, olrun_cmd_state },
   { "kill", "ID [SIGNAL]", "Send a signal (default SIGTERM) to a container.", olrun_kill_options, olrun_cmd_kill },
   { "delete", "ID", "Delete a container.", olrun_delete_options, olrun_cmd_delete },
   { "list", NULL, "List containers.", olrun_list_options, olrun_cmd_list },
+  { "features", NULL, "Print what this build of olrun supports on this host, as JSON.", NULL, olrun_cmd_features },
+  { "checkpoint", "ID", "Not supported: olrun has no CRIU support; always fails.", NULL, olrun_cmd_checkpoint },
+  { "restore", "ID", "Not supported: olrun has no CRIU support; always fails.", NULL, olrun_cmd_checkpoint },
   { "pause", "ID", "Freeze every process of a container.", NULL, olrun_cmd_pause },
   { "resume", "ID", "Thaw a paused container.", NULL, olrun_cmd_resume },
   { "update", "ID", "Change a running container's resource limits.", olrun_update_options, olrun_cmd_update },
@@ -109,7 +114,12 @@ handle_global (void *opts, int index, const char *arg)
     cli->ctx.backend = arg;
   else if (strcmp (name, "version") == 0)
     {
-      printf ("olrun version %s\ncommit: %s\nspec: 1.3.0\n", OLRUN_VERSION, OLRUN_COMMIT);
+      /* runc's shape ("runc version X", "commit:", "spec:", "libseccomp:"),
+       * which tools parse line by line. */
+      char *libseccomp = olrun_seccomp_library_version ();
+      printf ("olrun version %s\ncommit: %s\nspec: %s\nlibseccomp: %s\n", OLRUN_VERSION, OLRUN_COMMIT,
+              OLRUN_OCI_VERSION, libseccomp);
+      free (libseccomp); /* exit() runs no cleanup attributes */
       exit (0);
     }
   return 0;
@@ -129,6 +139,11 @@ int
 main (int argc, char **argv)
 {
   ensure_stdio ();
+  /* Build-time modes for `make docs`: not options of the runtime. */
+  if (argc == 3 && strcmp (argv[1], "--generate-man") == 0)
+    return olrun_cli_generate_man (argv[2], &global);
+  if (argc == 2 && strcmp (argv[1], "--generate-completion") == 0)
+    return olrun_cli_generate_completion (&global);
   struct olrun_cli cli = { .ctx = { .cgroup_manager = OLRUN_CGROUP_CGROUPFS, .rootless = -1 } };
   _cleanup_free_ char *root = default_root ();
   cli.ctx.root = root;

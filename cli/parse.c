@@ -89,11 +89,21 @@ olrun_cli_parse (const struct olrun_command *cmd, int argc, char **argv,
       for (size_t i = 0; index < 0 && i < n; i++)
         if (cmd->options[i].short_name == c)
           index = (int) i;
-      rc = handle (opts, index, optarg);
+      rc = handle ? handle (opts, index, optarg) : 0;
     }
   free (longopts);
   olrun_buf_free (&shorts);
   return rc < 0 ? -1 : optind;
+}
+
+int
+olrun_cli_parse_count (const char *option, const char *arg, int max, int *ret)
+{
+  int64_t n;
+  if (olrun_parse_int64 (arg, &n) < 0 || n < 0 || n > max)
+    return olrun_cli_failf ("--%s: expected a number from 0 to %d, got `%s`", option, max, arg), -1;
+  *ret = (int) n;
+  return 0;
 }
 
 int

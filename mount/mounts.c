@@ -94,7 +94,20 @@ configure_fs (int fsfd, const struct olrun_mount *m, olrun_error_t *err)
     return fs_error (fsfd, errno, m->type, err);
   for (size_t i = 0; i < ARRAY_SIZE (sb_flags); i++)
     if ((m->flags & sb_flags[i].flag) && olrun_fsconfig (fsfd, FSCONFIG_SET_FLAG, sb_flags[i].name, NULL, 0) < 0)
-      return fs_error (fsfd, errno, m->type, err);
+      {
+        /* "iversion" is no generic fsconfig key, unlike the others: mount(2)
+         * set SB_I_VERSION directly, and a filesystem without the option
+         * ignored it.  Those that track i_version (ext4, xfs, btrfs, tmpfs)
+         * now always do, so only an explicit refusal is an error. */
+        if (sb_flags[i].flag == MS_I_VERSION && errno == EINVAL)
+          {
+            char drain[256];
+            if (read (fsfd, drain, sizeof drain) < 0 && errno != ENODATA)
+              return olrun_fail (err, errno, "mount %s", m->type);
+            continue;
+          }
+        return fs_error (fsfd, errno, m->type, err);
+      }
   _cleanup_free_ char *data = xstrdup (m->data ? m->data : "");
   char *save = NULL;
   for (char *o = strtok_r (data, ",", &save); o; o = strtok_r (NULL, ",", &save))

@@ -65,6 +65,26 @@ static const struct
   { "rstrictatime", false, MOUNT_ATTR_STRICTATIME }, { "rnostrictatime", true, MOUNT_ATTR_STRICTATIME },
 };
 
+/* Extensions of the option list that are not mount(2) flags.  idmap and
+ * ridmap are parsed (m->idmap) but not applied by mounts.c yet, so they
+ * are not listed: `features` may only claim what works. */
+static const char *const extension_options[] = { "bind", "rbind", "tmpcopyup" };
+
+const char *
+olrun_mount_option_name (size_t i)
+{
+  if (i < ARRAY_SIZE (flag_options))
+    return flag_options[i].name;
+  i -= ARRAY_SIZE (flag_options);
+  if (i < ARRAY_SIZE (propagation_options))
+    return propagation_options[i].name;
+  i -= ARRAY_SIZE (propagation_options);
+  if (i < ARRAY_SIZE (recursive_options))
+    return recursive_options[i].name;
+  i -= ARRAY_SIZE (recursive_options);
+  return i < ARRAY_SIZE (extension_options) ? extension_options[i] : NULL;
+}
+
 long
 olrun_mount_propagation_flags (const char *name)
 {

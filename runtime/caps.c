@@ -30,6 +30,23 @@ olrun_caps_last_cap (void)
   return last;
 }
 
+char *
+olrun_caps_name (int cap)
+{
+  char *name = cap_to_name ((cap_value_t) cap);
+  if (name == NULL)
+    return NULL;
+  char *ret = NULL;
+  if (strncmp (name, "cap_", 4) == 0)
+    {
+      ret = xstrdup (name);
+      for (char *c = ret; *c; c++)
+        *c = (char) (*c >= 'a' && *c <= 'z' ? *c - 'a' + 'A' : *c);
+    }
+  cap_free (name);
+  return ret;
+}
+
 static int
 parse_set (const struct olrun_jdec *d, const olrun_json_t *caps, const struct olrun_jpath *p, const char *key,
            uint64_t *ret)

@@ -5,6 +5,9 @@
 #include "olrun/spec.h"
 
 int olrun_caps_last_cap (void);
+/* "CAP_CHOWN" for 0, as config.json spells it (heap); NULL for a number
+ * libcap has no name for. */
+char *olrun_caps_name (int cap);
 /* Reduce the bounding set to `keep`; before the uid changes. */
 int olrun_caps_drop_bounding (uint64_t keep, olrun_error_t *err);
 /* Set the effective, permitted, inheritable and ambient sets of the calling thread.  Call after setuid with

@@ -160,8 +160,8 @@ set_recorded_status (struct olrun_container *c, const char *status, olrun_error_
   return olrun_state_write (c->state_dirfd, &c->state, err);
 }
 
-static int
-write_pid_file (const char *path, pid_t pid, olrun_error_t *err)
+int
+olrun_pid_file_write (const char *path, pid_t pid, olrun_error_t *err)
 {
   char buf[16];
   int n = snprintf (buf, sizeof buf, "%d", (int) pid);
@@ -236,7 +236,7 @@ handshake (struct olrun_container *c, olrun_error_t *err)
   /* run starts at once: it records "running" now and saves a write. */
   if (set_recorded_status (c, c->start_inline ? "running" : "created", err) < 0)
     return -1;
-  if (c->opts->pid_file && write_pid_file (c->opts->pid_file, c->init_pid, err) < 0)
+  if (c->opts->pid_file && olrun_pid_file_write (c->opts->pid_file, c->init_pid, err) < 0)
     return -1;
   return olrun_sync_send (c->sync_parent, SYNC_COMMIT, 0, -1, err);
 }

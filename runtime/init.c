@@ -260,7 +260,7 @@ setup_container (struct olrun_container *c, olrun_error_t *err)
   if (c->spec->process->terminal)
     {
       _cleanup_close_ int master = -1;
-      if (olrun_terminal_setup (c->spec->process, &master, err) < 0
+      if (olrun_terminal_setup (c->spec->process, true, &master, err) < 0
           || olrun_sync_send (c->sync_child, SYNC_PTY, 0, master, err) < 0)
         return -1;
     }

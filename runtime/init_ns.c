@@ -55,6 +55,42 @@ unshare_flags (const struct olrun_container *c)
 }
 
 int
+olrun_fork_into_pidns (int sync_sock, olrun_error_t *err)
+{
+  /* The child shares our end of the sync socket: it must not speak before
+   * we have told olrun its pid, so it waits on this pipe until we have. */
+  int gate[2];
+  if (pipe2 (gate, O_CLOEXEC) < 0)
+    return olrun_fail (err, errno, "pipe");
+  /* clone3 refuses an exit_signal with CLONE_PARENT: the child takes
+   * ours (SIGCHLD), which now goes to olrun. */
+  struct clone_args args = { .flags = CLONE_PARENT };
+  long pid = olrun_clone3 (&args, sizeof args);
+  if (pid < 0)
+    return olrun_fail (err, errno, "fork into the container's pid namespace");
+  if (pid == 0)
+    {
+      /* Our parent is olrun now; die with it until committed.  A
+       * getppid() check is useless across a pid namespace (it reads 0),
+       * so a dead parent shows up as EOF on the sync socket. */
+      prctl (PR_SET_PDEATHSIG, SIGKILL);
+      char byte;
+      safe_close (gate[1]);
+      ssize_t n = olrun_read_all (gate[0], &byte, 1);
+      safe_close (gate[0]);
+      return n == 1 ? 0 : olrun_fail (err, EPIPE, "the intermediate process died");
+    }
+  safe_close (gate[0]);
+  int rc = olrun_sync_send (sync_sock, SYNC_INIT_PID, (int) pid, -1, err);
+  if (rc == 0 && olrun_write_all (gate[1], "", 1) < 0)
+    rc = olrun_fail (err, errno, "release the forked process");
+  safe_close (gate[1]);
+  if (rc < 0)
+    return -1;
+  return 1;
+}
+
+int
 olrun_init_join_namespaces (struct olrun_container *c, olrun_error_t *err)
 {
   static const enum olrun_ns_type order[] = {
@@ -74,35 +110,5 @@ olrun_init_join_namespaces (struct olrun_container *c, olrun_error_t *err)
   bool fork_init = c->spec->linux.ns[OLRUN_NS_PID].enabled;
   if (!fork_init)
     return olrun_sync_send (c->sync_child, SYNC_INIT_PID, getpid (), -1, err);
-  /* The init shares our end of the sync socket: it must not speak before
-   * we have told olrun its pid, so it waits on this pipe until we have. */
-  int gate[2];
-  if (pipe2 (gate, O_CLOEXEC) < 0)
-    return olrun_fail (err, errno, "pipe");
-  /* clone3 refuses an exit_signal with CLONE_PARENT: the child takes
-   * ours (SIGCHLD), which now goes to olrun. */
-  struct clone_args args = { .flags = CLONE_PARENT };
-  long pid = olrun_clone3 (&args, sizeof args);
-  if (pid < 0)
-    return olrun_fail (err, errno, "fork the container's init");
-  if (pid == 0)
-    {
-      /* Our parent is olrun now; die with it until committed.  A
-       * getppid() check is useless across a pid namespace (it reads 0),
-       * so a dead parent shows up as EOF on the sync socket. */
-      prctl (PR_SET_PDEATHSIG, SIGKILL);
-      char byte;
-      safe_close (gate[1]);
-      ssize_t n = olrun_read_all (gate[0], &byte, 1);
-      safe_close (gate[0]);
-      return n == 1 ? 0 : olrun_fail (err, EPIPE, "the intermediate process died");
-    }
-  safe_close (gate[0]);
-  int rc = olrun_sync_send (c->sync_child, SYNC_INIT_PID, (int) pid, -1, err);
-  if (rc == 0 && olrun_write_all (gate[1], "", 1) < 0)
-    rc = olrun_fail (err, errno, "release the container's init");
-  safe_close (gate[1]);
-  if (rc < 0)
-    return -1;
-  return 1;
+  return olrun_fork_into_pidns (c->sync_child, err);
 }

@@ -2,10 +2,12 @@
 #ifndef OLRUN_RUNTIME_INTERNAL_H
 #define OLRUN_RUNTIME_INTERNAL_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <linux/prctl.h>
 #include <sys/types.h>
+#include <termios.h>
 
 #include "olrun/runtime.h"
 #include "olrun/spec.h"
@@ -24,6 +26,9 @@ int olrun_state_read (int dirfd, const char *id, struct olrun_state **ret, olrun
  * time checked); *ret_pidfd = -1 when it is gone. */
 int olrun_state_pidfd (const struct olrun_state *s, int *ret_pidfd, olrun_error_t *err);
 int olrun_proc_stat (pid_t pid, uint64_t *ret_start, char *ret_state);
+/* --pid-file: the decimal pid, no newline, written to a temp file and
+ * renamed (clients read it as soon as it exists). */
+int olrun_pid_file_write (const char *path, pid_t pid, olrun_error_t *err);
 
 /* Kill what is left of a container, run its poststop hooks (when it was
  * started), remove its cgroup and state dir (lifecycle.c).  delete loads
@@ -110,6 +115,13 @@ struct olrun_container
   struct olrun_state state;
 };
 
+/* In a process whose pid namespace for children is the container's:
+ * fork the process that will live there, as olrun's child (CLONE_PARENT),
+ * and tell olrun its pid (SYNC_INIT_PID) over sync_sock before the child
+ * may use that socket.  Returns 0 in the child, 1 in the caller (which
+ * then exits), -1 on error. */
+int olrun_fork_into_pidns (int sync_sock, olrun_error_t *err);
+
 /* The container's setup, in the child after clone3.  Never returns. */
 _Noreturn void olrun_init_main (struct olrun_container *c);
 /* Enter the rootfs without mounting anything (no mount namespace). */
@@ -155,6 +167,9 @@ int olrun_notify_wait_ready (int fd, const char *host, int pidfd, pid_t pid, olr
 int olrun_process_apply_sched (const struct olrun_process *p, olrun_error_t *err);
 /* linux.personality and linux.memoryPolicy, on the calling thread. */
 int olrun_process_apply_linux (const struct olrun_linux *l, olrun_error_t *err);
+/* Whether the LSM is active on this host (labels are applied only then). */
+bool olrun_lsm_apparmor_enabled (void);
+bool olrun_lsm_selinux_enabled (void);
 /* Refuse an AppArmor profile or SELinux label the host cannot apply. */
 int olrun_process_check_lsm (const struct olrun_process *p, olrun_error_t *err);
 /* Write the labels to take on at execve through a procfs of our own. */
@@ -177,11 +192,37 @@ char *olrun_state_json (const struct olrun_state *s, const char *status, bool pr
 
 /* ---- terminal (terminal.c) ---- */
 /* In the container, after pivot_root: a pty from its devpts; returns the
- * master, makes the slave stdio and the controlling terminal, and binds it
- * on /dev/console. */
-int olrun_terminal_setup (const struct olrun_process *p, int *ret_master, olrun_error_t *err);
+ * master, makes the slave stdio and the controlling terminal (the caller
+ * must lead a session), and with `console` binds it on /dev/console (the
+ * container's init; not an exec'd process). */
+int olrun_terminal_setup (const struct olrun_process *p, bool console, int *ret_master, olrun_error_t *err);
 /* Send the master to a --console-socket (one sendmsg, non-empty payload). */
 int olrun_terminal_send (int sock, int master, olrun_error_t *err);
 int olrun_console_socket_connect (const char *path, int *ret_fd, olrun_error_t *err);
+
+/* ---- the foreground wait of run and exec (relay.c) ---- */
+struct olrun_relay
+{
+  int master;               /* pty master, or -1 without a terminal */
+  bool master_open;         /* false once the slave side hung up (EIO) */
+  bool stdin_open;
+  bool raw;                 /* stdin was put in raw mode */
+  struct termios saved;
+  int notify;               /* the container's notify socket until READY=1, or -1 (set by the caller) */
+  const char *notify_host;  /* where READY=1 is forwarded */
+};
+/* olrun_signals_forward_fd (runtime.h) blocks the signals to forward
+ * and gives the signalfd for olrun_relay_wait; call it before the process
+ * can start, so no signal is lost. */
+/* With a pty master: the caller's terminal goes raw (if stdin is one) and
+ * its size is copied to the pty.  olrun_relay_end restores it.  notify and
+ * notify_host are the caller's to set, before or after. */
+void olrun_relay_begin (struct olrun_relay *r, int master);
+void olrun_relay_end (struct olrun_relay *r);
+/* Wait for our child `pid`, forwarding signals to `pidfd`, copying stdin
+ * to the master and the master to stdout, and the container's READY=1 to
+ * notify_host; *ret_status is the exit code (128+signal for a signal). */
+int olrun_relay_wait (struct olrun_relay *r, int sfd, pid_t pid, int pidfd, int *ret_status, olrun_error_t *err);
+int olrun_exit_code (int status);
 
 #endif

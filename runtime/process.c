@@ -73,8 +73,11 @@ olrun_process_resolve (const struct olrun_process *p, char **ret_path, olrun_err
       if (e != ENOENT && e != ENOTDIR)
         first_error = e;
     }
+  /* The errno text is part of the message: engines tell a missing binary
+   * (127) from one that may not run (126) by "no such file or directory"
+   * and "permission denied" in it (podman's getOCIRuntimeError). */
   if (first_error == ENOENT)
-    return olrun_error_set (err, OLRUN_E_EXEC_NOENT, 0, "executable `%s` not found in $PATH", name);
+    return olrun_error_set (err, OLRUN_E_EXEC_NOENT, ENOENT, "executable file `%s` not found in $PATH", name);
   return olrun_error_set (err, OLRUN_E_EXEC_FAILED, first_error, "exec `%s`", name);
 }
 

@@ -67,16 +67,16 @@ olrun_process_apply_linux (const struct olrun_linux *l, olrun_error_t *err)
  * Whether the LSM is really active decides, not whether the config asks:
  * a label that silently does nothing would be a confinement the user
  * believes in and does not have. */
-static bool
-apparmor_enabled (void)
+bool
+olrun_lsm_apparmor_enabled (void)
 {
   char c = 0;
   _cleanup_close_ int fd = open ("/sys/module/apparmor/parameters/enabled", O_RDONLY | O_CLOEXEC);
   return fd >= 0 && read (fd, &c, 1) == 1 && c == 'Y';
 }
 
-static bool
-selinux_enabled (void)
+bool
+olrun_lsm_selinux_enabled (void)
 {
   struct statfs sfs;
   return statfs ("/sys/fs/selinux", &sfs) == 0 && sfs.f_type == SELINUX_MAGIC;
@@ -87,11 +87,11 @@ olrun_process_check_lsm (const struct olrun_process *p, olrun_error_t *err)
 {
   if (p == NULL)
     return 0;
-  if (p->apparmor_profile && *p->apparmor_profile && !apparmor_enabled ())
+  if (p->apparmor_profile && *p->apparmor_profile && !olrun_lsm_apparmor_enabled ())
     return olrun_error_set (err, OLRUN_E_UNSUPPORTED, 0,
                             "process.apparmorProfile `%s`: AppArmor is not enabled on this host",
                             p->apparmor_profile);
-  if (p->selinux_label && *p->selinux_label && !selinux_enabled ())
+  if (p->selinux_label && *p->selinux_label && !olrun_lsm_selinux_enabled ())
     return olrun_error_set (err, OLRUN_E_UNSUPPORTED, 0,
                             "process.selinuxLabel `%s`: SELinux is not enabled on this host", p->selinux_label);
   return 0;

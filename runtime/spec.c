@@ -250,6 +250,12 @@ static const char *const hook_names[OLRUN_HOOK_COUNT] = {
   "prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop",
 };
 
+const char *
+olrun_spec_hook_name (enum olrun_hook_kind k)
+{
+  return k < OLRUN_HOOK_COUNT ? hook_names[k] : NULL;
+}
+
 static int
 parse_hook (const struct olrun_jdec *d, const olrun_json_t *e, const struct olrun_jpath *ip, struct olrun_hook *h)
 {

@@ -222,21 +222,34 @@ parse_nodes (const char *s, struct olrun_memory_policy *mp)
   return 0;
 }
 
+static const struct name_value mpol_modes[] = {
+  { "MPOL_DEFAULT", MPOL_DEFAULT },     { "MPOL_PREFERRED", MPOL_PREFERRED },
+  { "MPOL_BIND", MPOL_BIND },           { "MPOL_INTERLEAVE", MPOL_INTERLEAVE },
+  { "MPOL_LOCAL", MPOL_LOCAL },         { "MPOL_PREFERRED_MANY", MPOL_PREFERRED_MANY },
+  { "MPOL_WEIGHTED_INTERLEAVE", OLRUN_MPOL_WEIGHTED_INTERLEAVE },
+};
+static const struct name_value mpol_flags[] = {
+  { "MPOL_F_NUMA_BALANCING", OLRUN_MPOL_F_NUMA_BALANCING },
+  { "MPOL_F_RELATIVE_NODES", OLRUN_MPOL_F_RELATIVE_NODES },
+  { "MPOL_F_STATIC_NODES", OLRUN_MPOL_F_STATIC_NODES },
+};
+
+const char *
+olrun_spec_mempolicy_mode_name (size_t i)
+{
+  return i < ARRAY_SIZE (mpol_modes) ? mpol_modes[i].name : NULL;
+}
+
+const char *
+olrun_spec_mempolicy_flag_name (size_t i)
+{
+  return i < ARRAY_SIZE (mpol_flags) ? mpol_flags[i].name : NULL;
+}
+
 static int
 parse_memory_policy (const struct olrun_jdec *d, const olrun_json_t *lin, const struct olrun_jpath *lp,
                      struct olrun_linux *l)
 {
-  static const struct name_value modes[] = {
-    { "MPOL_DEFAULT", MPOL_DEFAULT },     { "MPOL_PREFERRED", MPOL_PREFERRED },
-    { "MPOL_BIND", MPOL_BIND },           { "MPOL_INTERLEAVE", MPOL_INTERLEAVE },
-    { "MPOL_LOCAL", MPOL_LOCAL },         { "MPOL_PREFERRED_MANY", MPOL_PREFERRED_MANY },
-    { "MPOL_WEIGHTED_INTERLEAVE", OLRUN_MPOL_WEIGHTED_INTERLEAVE },
-  };
-  static const struct name_value flags[] = {
-    { "MPOL_F_NUMA_BALANCING", OLRUN_MPOL_F_NUMA_BALANCING },
-    { "MPOL_F_RELATIVE_NODES", OLRUN_MPOL_F_RELATIVE_NODES },
-    { "MPOL_F_STATIC_NODES", OLRUN_MPOL_F_STATIC_NODES },
-  };
   bool failed = false;
   const olrun_json_t *o = olrun_jdec_member (d, lin, lp, "memoryPolicy", OLRUN_JSON_OBJECT, false, &failed);
   if (o == NULL)
@@ -247,9 +260,9 @@ parse_memory_policy (const struct olrun_jdec *d, const olrun_json_t *lin, const 
   struct olrun_memory_policy *mp = l->memory_policy = xzalloc (sizeof *mp);
   if (olrun_jdec_string (d, o, &op, "mode", true, &mode) < 0
       || olrun_jdec_string (d, o, &op, "nodes", false, &nodes) < 0
-      || parse_flag_names (d, o, &op, "flags", flags, ARRAY_SIZE (flags), &f) < 0)
+      || parse_flag_names (d, o, &op, "flags", mpol_flags, ARRAY_SIZE (mpol_flags), &f) < 0)
     return -1;
-  long m = lookup (modes, ARRAY_SIZE (modes), mode);
+  long m = lookup (mpol_modes, ARRAY_SIZE (mpol_modes), mode);
   if (m < 0)
     {
       struct olrun_jpath mp_ = OLRUN_JPATH_KEY (&op, "mode");

@@ -5,6 +5,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <termios.h>
 
@@ -84,13 +85,34 @@ bind_console (int slave, olrun_error_t *err)
   return 0;
 }
 
-int
-olrun_terminal_setup (const struct olrun_process *p, int *ret_master, olrun_error_t *err)
+/* /dev/ptmx as the container sees it.  In a running container (exec) its
+ * processes may have replaced it: a FIFO would block the open, so it is
+ * opened non-blocking and must be the pty multiplexer (char 5:2, the one
+ * in the container's devpts, or the legacy node that redirects to it). */
+static int
+open_ptmx (olrun_error_t *err)
 {
-  /* /dev/ptmx is (or links to) the container's devpts instance. */
-  _cleanup_close_ int master = open ("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  _cleanup_close_ int master = open ("/dev/ptmx", O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
   if (master < 0)
     return olrun_fail (err, errno, "open /dev/ptmx");
+  struct stat st;
+  if (fstat (master, &st) < 0)
+    return olrun_fail (err, errno, "stat /dev/ptmx");
+  if (!S_ISCHR (st.st_mode) || major (st.st_rdev) != 5 || minor (st.st_rdev) != 2)
+    return olrun_fail (err, 0, "/dev/ptmx is not the pty multiplexer");
+  int fl = fcntl (master, F_GETFL);
+  if (fl < 0 || fcntl (master, F_SETFL, fl & ~O_NONBLOCK) < 0)
+    return olrun_fail (err, errno, "fcntl /dev/ptmx");
+  return TAKE_FD (master);
+}
+
+int
+olrun_terminal_setup (const struct olrun_process *p, bool console, int *ret_master, olrun_error_t *err)
+{
+  /* /dev/ptmx is (or links to) the container's devpts instance. */
+  _cleanup_close_ int master = open_ptmx (err);
+  if (master < 0)
+    return -1;
   int unlock = 0;
   if (ioctl (master, TIOCSPTLCK, &unlock) < 0)
     return olrun_fail (err, errno, "unlock the pty");
@@ -105,7 +127,7 @@ olrun_terminal_setup (const struct olrun_process *p, int *ret_master, olrun_erro
       if (ioctl (master, TIOCSWINSZ, &ws) < 0)
         return olrun_fail (err, errno, "set the console size");
     }
-  if (bind_console (slave, err) < 0)
+  if (console && bind_console (slave, err) < 0)
     return -1;
   if (dup2 (slave, 0) < 0 || dup2 (slave, 1) < 0 || dup2 (slave, 2) < 0)
     return olrun_fail (err, errno, "dup the pty to stdio");

@@ -99,6 +99,28 @@ arch_token (enum olrun_seccomp_arch a)
   return tokens[a];
 }
 
+bool
+olrun_seccomp_arch_supported (enum olrun_seccomp_arch a)
+{
+  if (a >= OLRUN_SCMP_ARCH_COUNT || arch_token (a) == 0)
+    return false;
+  /* Every filter holds the native architecture, and libseccomp refuses to
+   * mix byte orders (EDOM): s390x or big-endian MIPS cannot join an x86_64
+   * filter, so a profile naming them fails here.  Ask libseccomp. */
+  _cleanup_scmp_ scmp_filter_ctx ctx = seccomp_init (SCMP_ACT_ALLOW);
+  if (ctx == NULL)
+    return false;
+  int rc = seccomp_arch_add (ctx, arch_token (a));
+  return rc == 0 || rc == -EEXIST;
+}
+
+char *
+olrun_seccomp_library_version (void)
+{
+  const struct scmp_version *v = seccomp_version ();
+  return xasprintf ("%u.%u.%u", v->major, v->minor, v->micro);
+}
+
 /* libseccomp returns -errno. */
 static int
 libseccomp_fail (olrun_error_t *err, int rc, const char *what, const char *name)

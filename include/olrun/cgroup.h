@@ -204,6 +204,13 @@ void olrun_cgroup_free (struct olrun_cgroup *cg);
 void olrun_cgroup_freep (struct olrun_cgroup **cg);
 #define _cleanup_cgroup_ __attribute__ ((cleanup (olrun_cgroup_freep)))
 const char *olrun_cgroup_manager_name (enum olrun_cgroup_manager_kind k);
+
+/* The runtime-spec features' linux.cgroup object: what works on this host. */
+struct olrun_cgroup_features
+{
+  bool v1, v2, systemd, systemd_user, rdma;
+};
+void olrun_cgroup_features (struct olrun_cgroup_features *ret);
 int olrun_cgroup_manager_from_name (const char *name);
 
 /* ---- stats (`events --stats`) ---------------------------------------------- */

@@ -36,6 +36,10 @@ struct olrun_mount
  * is returned in *bad (a pointer into m->options) with -1. */
 int olrun_mount_parse_options (struct olrun_mount *m, const char **bad);
 void olrun_mount_clear (struct olrun_mount *m);
+/* The option words the parser turns into flags, propagation, attributes
+ * or extensions (not filesystem data) and the mount code applies, in
+ * table order; NULL past the end.  For `features`. */
+const char *olrun_mount_option_name (size_t i);
 /* MS_* propagation flags for a rootfsPropagation name; -1 if unknown. */
 long olrun_mount_propagation_flags (const char *name);
 

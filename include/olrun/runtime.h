@@ -11,6 +11,10 @@
 #include "olrun/cgroup.h"
 #include "olrun/error.h"
 
+/* The newest runtime-spec version this build implements (any 1.x config
+ * is accepted): `features`' ociVersionMax and --version's "spec:". */
+#define OLRUN_OCI_VERSION "1.3.0"
+
 /* Global options, shared by every command. */
 struct olrun_context
 {
@@ -81,6 +85,38 @@ int olrun_container_run (const struct olrun_context *ctx, const struct olrun_cre
 int olrun_container_kill (const struct olrun_context *ctx, const char *id, int sig, bool all, olrun_error_t *err);
 int olrun_container_delete (const struct olrun_context *ctx, const char *id, bool force, olrun_error_t *err);
 
+/* exec: start one more process in a running (or created) container. */
+struct olrun_exec_opts
+{
+  const char *id;
+  const char *process_file;     /* -p: a runtime-spec `process` object, "-" for stdin */
+  char *const *args;            /* the command; replaces process.args when not empty */
+  bool tty;                     /* -t: give the process a pty */
+  bool detach;                  /* -d: return once the process runs */
+  const char *console_socket;   /* send the pty master there */
+  const char *pid_file;
+  const char *cwd;              /* --cwd, absolute, resolved in the container */
+  char *const *env;             /* -e KEY=VALUE: set (replacing KEY if present) */
+  const char *user;             /* -u UID[:GID] or NAME[:GROUP], names from the container's /etc */
+  const uint32_t *additional_gids;
+  size_t n_additional_gids;
+  bool has_additional_gids;     /* --additional-gids given (replaces the list) */
+  char *const *caps;            /* -c: added to the bounding, effective and permitted sets */
+  bool no_new_privs;
+  int preserve_fds;
+  const char *apparmor;         /* --apparmor: replaces process.apparmorProfile */
+  const char *process_label;    /* --process-label: replaces process.selinuxLabel */
+  bool ignore_paused;
+};
+/* Without -p, the process is the container's own (config.json as saved at
+ * create) with the options applied; with -p, the file's.  It joins every
+ * namespace and the cgroup of the container's init and gets its seccomp
+ * filter.  In the foreground, *ret_status is the process's exit code
+ * (128+signal); detached, 0 once it runs.  A process that cannot start
+ * fails with OLRUN_E_EXEC_NOENT or OLRUN_E_EXEC_FAILED. */
+int olrun_container_exec (const struct olrun_context *ctx, const struct olrun_exec_opts *o, int *ret_status,
+                          olrun_error_t *err);
+
 /* Inspection. */
 int olrun_container_load (const struct olrun_context *ctx, const char *id, struct olrun_state **ret,
                           olrun_error_t *err);
@@ -89,6 +125,10 @@ int olrun_container_status (const struct olrun_state *s, enum olrun_status *ret,
 int olrun_container_state_json (const struct olrun_context *ctx, const char *id, char **ret, olrun_error_t *err);
 /* The IDs under --root, sorted. */
 int olrun_container_list (const struct olrun_context *ctx, char ***ret_ids, olrun_error_t *err);
+
+/* The runtime-spec features document (pretty JSON, heap): only what this
+ * build and host can really do. */
+char *olrun_features_json (void);
 
 /* The cgroup verbs (runtime/container_cgroup.c).  pause/resume freeze and
  * thaw through cgroup.freeze; update writes new limits to the live cgroup

@@ -139,6 +139,12 @@ const char *olrun_seccomp_flag_name (size_t i);
  * olrun_seccomp_flag), for `features`' supportedFlags. */
 bool olrun_seccomp_flag_supported (unsigned flag);
 
+/* Whether a profile may name an architecture: the libseccomp olrun is
+ * built with knows it and can add it to a filter for this machine.  And
+ * that libseccomp's version ("2.5.4", heap).  For `features`, --version. */
+bool olrun_seccomp_arch_supported (enum olrun_seccomp_arch a);
+char *olrun_seccomp_library_version (void);
+
 /* Syscalls the runtime itself makes between olrun_seccomp_install() and
  * execve to hand the listener fd over.  An SCMP_ACT_NOTIFY rule on them
  * would wait for an agent that cannot have the fd yet (a deadlock), so the

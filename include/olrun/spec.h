@@ -86,6 +86,14 @@ enum olrun_hook_kind
   OLRUN_HOOK_COUNT,
 };
 
+/* linux.memoryPolicy's mode and flag names ("MPOL_BIND", ...), in table
+ * order; NULL past the end.  For `features`. */
+const char *olrun_spec_mempolicy_mode_name (size_t i);
+const char *olrun_spec_mempolicy_flag_name (size_t i);
+
+/* "prestart", "createRuntime", ... as config.json's hooks spell them. */
+const char *olrun_spec_hook_name (enum olrun_hook_kind k);
+
 struct olrun_hook
 {
   char *path;

@@ -30,10 +30,16 @@ $P import $T/bb.tar $IMG > /dev/null || exit 98
 """ % RUN_FLAGS
 
 
-def run_podman(tmp_path, body, applets=("sh", "sleep", "echo", "cat", "grep", "hostname", "id", "true", "ps"),
-               timeout=240, extra_files=()):
+APPLETS = ("sh", "sleep", "echo", "cat", "grep", "hostname", "id", "true", "ps")
+
+
+def prepare(tmp_path, applets=APPLETS, extra_files=(), dirs=()):
+    """The busybox image's tar for PROLOGUE, and its environment.  Returns
+    (env, runroot); the caller removes runroot."""
     rootfs = tmp_path / "bb-rootfs"
     (rootfs / "bin").mkdir(parents=True)
+    for d in dirs:
+        (rootfs / d).mkdir(parents=True)
     shutil.copy2("/bin/busybox", rootfs / "bin/busybox")
     for a in applets:
         os.symlink("busybox", rootfs / "bin" / a)
@@ -42,7 +48,11 @@ def run_podman(tmp_path, body, applets=("sh", "sleep", "echo", "cat", "grep", "h
     subprocess.run(["tar", "-C", str(rootfs), "-cf", str(tmp_path / "bb.tar"), "."], check=True)
     # podman refuses a runroot longer than 50 characters.
     runroot = tempfile.mkdtemp(prefix="olrun-pm-", dir="/tmp")
-    env = dict(os.environ, T=str(tmp_path), RR=runroot, OLRUN=os.path.abspath(OLRUN))
+    return dict(os.environ, T=str(tmp_path), RR=runroot, OLRUN=os.path.abspath(OLRUN)), runroot
+
+
+def run_podman(tmp_path, body, applets=APPLETS, timeout=240, extra_files=()):
+    env, runroot = prepare(tmp_path, applets, extra_files)
     try:
         return subprocess.run(["unshare", "-m", "sh", "-c", PROLOGUE + body + "\n$P rmi -a -f > /dev/null 2>&1\n"],
                               env=env, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)

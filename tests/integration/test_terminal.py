@@ -1,17 +1,15 @@
 """process.terminal: the pty, the console socket, the caller's terminal."""
 import array
 import os
-import pty
 import select
 import socket
-import subprocess
-import termios
 import threading
 import time
 
 import pytest
 
 from conftest import wait_for
+from pty_lib import converse
 
 
 class ConsoleSocket:
@@ -90,27 +88,8 @@ def test_foreground_run_uses_callers_terminal(olrun, bundle):
     bundle.process["terminal"] = True
     bundle.sh("tty; read line; echo got:$line; exit 9")
     cid = olrun.new_id()
-    master, slave = pty.openpty()
-    before = termios.tcgetattr(slave)
-    proc = subprocess.Popen(olrun.cmd("run", "-b", bundle.path, cid), stdin=slave, stdout=slave,
-                            stderr=slave, start_new_session=True)
-    data = b""
-    sent = False
-    end = time.time() + 20
-    while proc.poll() is None and time.time() < end:
-        r, _, _ = select.select([master], [], [], 0.1)
-        if r:
-            try:
-                data += os.read(master, 4096)
-            except OSError:
-                break
-        if not sent and b"/dev/pts/" in data:
-            os.write(master, b"hello\r")
-            sent = True
-    assert proc.wait(timeout=10) == 9, data
-    text = data.decode(errors="replace")
+    status, text, restored = converse(olrun.cmd("run", "-b", bundle.path, cid), b"/dev/pts/", b"hello\r")
+    assert status == 9, text
     assert "/dev/pts/" in text and "got:hello" in text
     # The caller's terminal was put back as it was.
-    assert termios.tcgetattr(slave) == before
-    os.close(master)
-    os.close(slave)
+    assert restored
