@@ -65,10 +65,8 @@ static const struct
   { "rstrictatime", false, MOUNT_ATTR_STRICTATIME }, { "rnostrictatime", true, MOUNT_ATTR_STRICTATIME },
 };
 
-/* Extensions of the option list that are not mount(2) flags.  idmap and
- * ridmap are parsed (m->idmap) but not applied by mounts.c yet, so they
- * are not listed: `features` may only claim what works. */
-static const char *const extension_options[] = { "bind", "rbind", "tmpcopyup" };
+/* Extensions of the option list that are not mount(2) flags. */
+static const char *const extension_options[] = { "bind", "rbind", "tmpcopyup", "idmap", "ridmap" };
 
 const char *
 olrun_mount_option_name (size_t i)

@@ -146,11 +146,12 @@ linux_section (olrun_jw_t *w)
   /* Labels are written where the LSM is active, and refused elsewhere. */
   enabled (w, "apparmor", olrun_lsm_apparmor_enabled ());
   enabled (w, "selinux", olrun_lsm_selinux_enabled ());
-  /* Not implemented, and refused: linux.intelRdt, idmapped mounts. */
+  /* Not implemented, and refused: linux.intelRdt. */
   enabled (w, "intelRdt", false);
   olrun_jw_key (w, "mountExtensions");
   olrun_jw_object_open (w);
-  enabled (w, "idmap", false);
+  /* Idmapped bind mounts, where this caller can make them (runtime/idmapped.c). */
+  enabled (w, "idmap", olrun_idmapped_available ());
   olrun_jw_object_close (w);
   /* linux.netDevices (runtime-spec 1.3): moved with rtnetlink. */
   enabled (w, "netDevices", true);

@@ -2,11 +2,13 @@
  * mapping, and each idmapped bind mount built detached before clone3 (see
  * mount/idmapped.c for why the parent must).  clone3 copies our fd table,
  * so the container's setup finds the trees at the same numbers. */
+#include <errno.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "olrun/mount.h"
 #include "olrun/namespaces.h"
+#include "olrun/syscalls.h"
 #include "olrun/util.h"
 #include "runtime/create.h"
 #include "runtime/internal.h"
@@ -110,4 +112,32 @@ olrun_idmapped_release (struct olrun_container *c)
     safe_close (c->idmapped_trees[i]);
   free (c->idmapped_trees);
   c->idmapped_trees = NULL;
+}
+
+/* For `features`: whether this caller can make idmapped mounts at all.
+ * MOUNT_ATTR_IDMAP needs Linux 5.12 and root of the initial user namespace
+ * (CAP_SYS_ADMIN over the host's filesystems), and the mapping needs a
+ * user namespace, which the host may forbid (user.max_user_namespaces).
+ * Whether a given filesystem can be idmapped is decided per mount, and
+ * refused there by name. */
+bool
+olrun_idmapped_available (void)
+{
+  if (geteuid () != 0)
+    return false;
+  /* Nothing to change, on no fd: ENOSYS only if the syscall is missing. */
+  struct mount_attr attr = { 0 };
+  if (olrun_mount_setattr (-1, "", AT_EMPTY_PATH, &attr) < 0 && errno == ENOSYS)
+    return false;
+  struct olrun_idmap one = { 0, 0, 1 };
+  struct olrun_idmaps maps = { &one, 1 };
+  olrun_error_t err = NULL;
+  int fd = -1;
+  if (olrun_ns_userns_with_maps (&maps, &maps, &fd, &err) < 0)
+    {
+      olrun_error_release (&err);
+      return false;
+    }
+  safe_close (fd);
+  return true;
 }

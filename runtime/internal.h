@@ -139,6 +139,8 @@ int olrun_init_join_namespaces (struct olrun_container *c, olrun_error_t *err);
 int olrun_idmapped_prepare (struct olrun_container *c, olrun_error_t *err);
 /* Close the parent's copies (after the spawn, and on free). */
 void olrun_idmapped_release (struct olrun_container *c);
+/* Whether this caller can make idmapped mounts at all (for `features`). */
+bool olrun_idmapped_available (void);
 
 /* ---- the process stage (process.c) ---- */
 /* Resolve args[0] on the PATH of env (in the current root). */

@@ -74,7 +74,9 @@ def test_document(olrun, bundle, features):
     assert lin["apparmor"] == {"enabled": apparmor}
     assert lin["selinux"] == {"enabled": os.path.isdir("/sys/fs/selinux/booleans")}
     assert lin["intelRdt"] == {"enabled": False}
-    assert lin["mountExtensions"] == {"idmap": {"enabled": False}}
+    # Root here, on a kernel with MOUNT_ATTR_IDMAP: test_listed_mount_options_work
+    # mounts both idmap options.
+    assert lin["mountExtensions"] == {"idmap": {"enabled": True}}
     assert lin["netDevices"] == {"enabled": True}
     if not apparmor:
         bundle.process["apparmorProfile"] = "unconfined"
@@ -163,6 +165,11 @@ def test_listed_mount_options_work(olrun, own_bundle, features, tmp_path):
     for o in listed:
         if o in ("bind", "rbind"):
             mounts.append({"destination": "/m/" + o, "type": "bind", "source": str(src), "options": [o]})
+        elif o in ("idmap", "ridmap"):
+            # Without a user namespace the mapping is the mount's own.
+            mounts.append({"destination": "/m/" + o, "type": "bind", "source": str(src), "options": ["rbind", o],
+                           "uidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}],
+                           "gidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}]})
         elif o == "tmpcopyup":
             mounts.append({"destination": "/etc", "type": "tmpfs", "source": "tmpfs", "options": [o]})
         elif o == "remount":
@@ -181,7 +188,7 @@ def test_listed_mount_options_work(olrun, own_bundle, features, tmp_path):
                     "nodev": "nodev", "rnodev": "nodev", "noexec": "noexec", "rnoexec": "noexec",
                     "noatime": "noatime", "rnoatime": "noatime", "nodiratime": "nodiratime",
                     "rnodiratime": "nodiratime", "nosymfollow": "nosymfollow", "rnosymfollow": "nosymfollow",
-                    "relatime": "relatime", "rw": "rw", "rrw": "rw"}
+                    "relatime": "relatime", "rw": "rw", "rrw": "rw", "idmap": "idmapped", "ridmap": "idmapped"}
     for o, flag in expect_mount.items():
         if o in listed:
             assert flag in mountinfo_of(info, "/m/" + o)[0], o
@@ -213,7 +220,7 @@ def test_unlisted_mount_options_are_refused(olrun, bundle, features, tmp_path):
             accepted_unlisted.append(o)
         else:
             assert "unknown mount option `%s`" % o in p.stderr or o in p.stderr, (o, p.stderr)
-    assert accepted_unlisted == []
+    assert accepted_unlisted == [], accepted_unlisted
 
 
 class Listener:

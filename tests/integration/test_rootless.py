@@ -156,3 +156,6 @@ def test_rootless_idmapped_mount_refused(rl):
     p = as_user(rl, "run", "rl-6")
     assert p.returncode == 1 and "idmapped mounts need root" in p.stderr, p.stderr
     assert not os.path.exists(rl["xdg"] / "olrun" / "rl-6")
+    # And `features` does not claim them to this user.
+    f = as_user(rl, "features")
+    assert json.loads(f.stdout)["linux"]["mountExtensions"] == {"idmap": {"enabled": False}}, f.stdout + f.stderr
