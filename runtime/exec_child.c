@@ -114,6 +114,11 @@ child_stages (struct olrun_exec *e, olrun_error_t *err)
     }
   if (enter_root (e, err) < 0)
     return -1;
+  /* In the container's root, before any path the caller or the config
+   * names is resolved: nothing of ours but the sync socket stays, so
+   * /proc/self/fd/N can name no host directory (the state dir, a caller's
+   * leaked fd) for --cwd or args[0] (CVE-2024-21626). */
+  olrun_close_fds_except (3 + e->opts->preserve_fds, &e->sync_child, 1);
   if (e->process->terminal && setup_terminal (e, err) < 0)
     return -1;
   _cleanup_free_ char *exe = NULL;

@@ -135,6 +135,23 @@ def test_cve_2024_21626_cwd_through_leaked_fd(olrun, bundle, host_dir):
         assert r is None or not r[0], (n, r)
 
 
+def test_cve_2024_21626_exec_cwd_through_leaked_fd(olrun, bundle, host_dir):
+    # The same through `exec --cwd`: the exec'ing olrun holds fds of its
+    # own (the state dir, the container's root and cgroup) and whatever its
+    # caller leaked when the process chdirs.
+    _, fd = host_dir
+    bundle.args("sleep", "1000")
+    cid = olrun.new_id()
+    olrun.run("run", "-d", "-b", bundle.path, cid, check=True)
+    try:
+        for n in sorted(set(range(3, 24)) | {fd}):
+            p = olrun.run("exec", "--cwd", "/proc/self/fd/%d" % n, cid, "testinit", "cwd", pass_fds=(fd,))
+            r = started_outside(p)
+            assert r is None or not r[0], (n, r)
+    finally:
+        olrun.run("delete", "--force", cid)
+
+
 def test_cve_2024_21626_cwd_through_preserved_fd_refused(olrun, bundle, host_dir):
     # A host directory handed over with --preserve-fds stays open (it is the
     # caller's to give), but olrun must not make it the process's cwd.
