@@ -367,6 +367,36 @@ def test_child_never_exposes_a_writable_olrun(running, bundle, olrun):
         assert proc.wait(timeout=20) == 0
 
 
+def test_exec_child_not_dumpable_until_exec(running, bundle, olrun):
+    """Until it execs, the exec'd process runs olrun's code (holding its
+    fds) in the container's pid namespace.  Without CAP_SYS_PTRACE, only
+    dumpability keeps a process of the container (same uid) from
+    ptracing it or opening its /proc/PID/exe: it must refuse.  Once
+    exec'd, the process is dumpable again."""
+    from test_security import NO_PTRACE
+    c = running(bundle)
+    olrun.run("pause", c.id, check=True)
+    # Both sides without CAP_SYS_PTRACE: equal capability sets, the same
+    # uid, so only dumpability decides.
+    proc = subprocess.Popen(NO_PTRACE + olrun.cmd("exec", "--ignore-paused", c.id, "true"),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        def child():
+            try:
+                with open("/proc/%d/task/%d/children" % (proc.pid, proc.pid)) as f:
+                    return f.read().split()
+            except OSError:
+                return []
+        assert wait_for(lambda: child())
+        pid = int(child()[0])
+        probe = subprocess.run(NO_PTRACE + ["readlink", "/proc/%d/exe" % pid], capture_output=True, text=True)
+        assert probe.returncode != 0 and probe.stdout == "", "the exec child is dumpable: " + probe.stdout
+    finally:
+        olrun.run("resume", c.id, check=True)
+        assert proc.wait(timeout=20) == 0
+    assert c.exec("testinit", "dumpable").stdout.strip() == "1"
+
+
 def test_container_attributes_and_lsm(running, bundle):
     # linux.personality and linux.memoryPolicy are the container's, so the
     # exec'd process has them as its init does.

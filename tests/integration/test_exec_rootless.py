@@ -18,3 +18,51 @@ def test_rootless_exec(rl):
         assert p.returncode == 127 and "not found" in p.stderr
     finally:
         as_user(rl, "delete", "-f", "rl-exec")
+
+
+def test_cve_2019_5736_rootless_exec_exe_is_readonly(rl):
+    # The exec'd process of a rootless container clones the binary's mount
+    # in the container's user namespace (the caller cannot).  Made to exec
+    # /proc/self/exe, it stays olrun (blocked on a FIFO): its exe link must
+    # be on a read-only mount.
+    import json
+    import os
+    import subprocess
+    from conftest import wait_for
+    from test_security import copy_loader_and_libs, exe_writable
+    olrun_bin = os.path.abspath(os.environ.get("OLRUN", "olrun"))
+    rootfs = str(rl["bundle"] / "rootfs")
+    copy_loader_and_libs(rootfs, olrun_bin)
+    os.mkfifo(os.path.join(rootfs, "fifo"))
+    os.chmod(os.path.join(rootfs, "fifo"), 0o666)
+    config(rl, ["sleep", "1000"])
+    p = as_user(rl, "run", "-d", "rl-exe2")
+    assert p.returncode == 0, p.stderr
+    try:
+        init = json.loads(as_user(rl, "state", "rl-exe2").stdout)["pid"]
+        env = {"PATH": os.environ["PATH"], "XDG_RUNTIME_DIR": str(rl["xdg"])}
+        proc = subprocess.Popen(["setpriv", "--reuid", str(rl["uid"]), "--regid", str(rl["gid"]), "--clear-groups",
+                                 "--", olrun_bin, "exec", "rl-exe2", "/proc/self/exe", "--log", "/fifo", "list"],
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                env=env, cwd=str(rl["bundle"]))
+        pidns = os.readlink("/proc/%d/ns/pid" % init)
+
+        def exec_pid():
+            for d in os.listdir("/proc"):
+                try:
+                    if (d.isdigit() and os.readlink("/proc/%s/ns/pid" % d) == pidns
+                            and open("/proc/%s/cmdline" % d).read().split("\0")[0] == "/proc/self/exe"):
+                        return int(d)
+                except OSError:
+                    pass
+            return None
+        try:
+            assert wait_for(exec_pid)
+            exe = "/proc/%d/exe" % exec_pid()
+            assert os.stat(exe).st_ino == os.stat(olrun_bin).st_ino
+            assert exe_writable(exe)[0], "the exec'd process's exe link is on a writable mount"
+        finally:
+            proc.kill()
+            proc.wait()
+    finally:
+        as_user(rl, "delete", "-f", "rl-exe2")

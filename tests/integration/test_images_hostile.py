@@ -86,10 +86,14 @@ def test_hardlink_to_etc_shadow(tmp_path):
     assert os.stat("/etc/shadow").st_nlink == before.st_nlink
 
 
-def test_whiteout_of_dotdot(tmp_path, outside):
-    l = L.Layer().dir("a").file("a/.wh..", "")
+@pytest.mark.parametrize("name", ["a/.wh..", "a/.wh...", ".wh..."])
+def test_whiteout_of_dotdot(tmp_path, outside, name):
+    # `.wh..` whites out `.`, `.wh...` whites out `..`: neither names an
+    # entry of the layer below (at the top, `..` is the rootfs's parent).
+    # (The message is matched whole: tmp_path itself contains "whiteout".)
+    l = L.Layer().dir("a").file(name, "")
     p, cache, img = pull(tmp_path, [l])
-    assert p.returncode == 1 and "whiteout" in p.stderr
+    assert p.returncode == 1 and "whiteout `%s` names no entry" % name.split("/")[-1] in p.stderr, p.stderr
     assert (outside / "victim").read_text() == "original"
     no_partial_rootfs(cache)
 

@@ -159,3 +159,32 @@ def test_rootless_idmapped_mount_refused(rl):
     # And `features` does not claim them to this user.
     f = as_user(rl, "features")
     assert json.loads(f.stdout)["linux"]["mountExtensions"] == {"idmap": {"enabled": False}}, f.stdout + f.stderr
+
+
+def test_cve_2019_5736_rootless_init_exe_is_readonly(rl):
+    # Unprivileged, olrun cannot clone the binary's mount itself: the init
+    # does it in its own namespaces.  Whatever the container reaches
+    # through /proc/1/exe (here the init execs /proc/self/exe and stays
+    # olrun, blocked on a FIFO) must still be on a read-only mount.
+    from conftest import wait_for
+    from test_security import copy_loader_and_libs, exe_writable
+    olrun_bin = os.path.abspath(os.environ.get("OLRUN", "olrun"))
+    rootfs = str(rl["bundle"] / "rootfs")
+    copy_loader_and_libs(rootfs, olrun_bin)
+    os.mkfifo(os.path.join(rootfs, "fifo"))
+    os.chmod(os.path.join(rootfs, "fifo"), 0o666)
+    config(rl, ["/proc/self/exe", "--log", "/fifo", "list"])
+    p = as_user(rl, "create", "rl-exe")
+    assert p.returncode == 0, p.stderr
+    try:
+        pid = json.loads(as_user(rl, "state", "rl-exe").stdout)["pid"]
+        assert as_user(rl, "start", "rl-exe").returncode == 0
+
+        def cmdline():
+            with open("/proc/%d/cmdline" % pid) as f:
+                return f.read().split("\0")[0]
+        assert wait_for(lambda: cmdline() == "/proc/self/exe")
+        assert os.stat("/proc/%d/exe" % pid).st_ino == os.stat(olrun_bin).st_ino
+        assert exe_writable("/proc/%d/exe" % pid)[0], "the init's exe link is on a writable mount"
+    finally:
+        as_user(rl, "delete", "--force", "rl-exe")

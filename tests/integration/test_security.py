@@ -181,6 +181,25 @@ def test_cve_2024_21626_no_host_fd_in_container(olrun, bundle, tmp_path):
     assert not any(str(tmp_path) in l or "leak" in l or "cgroup" in l or "state" in l for l in links), links
 
 
+def test_cve_2024_21626_created_init_holds_no_host_fd(olrun, bundle, host_dir):
+    # Between create and start the init sits in the container's root and
+    # pid namespace.  It must hold no fd of the host by then (the caller's
+    # leaked directory, the state dir, the cgroup): only stdio and its
+    # sockets, so nothing it resolves, and nothing that reaches into it,
+    # can go through /proc/PID/fd/N to the host.
+    path, fd = host_dir
+    bundle.args("true")
+    cid = olrun.new_id()
+    olrun.run("create", "-b", bundle.path, cid, check=True, pass_fds=(fd,))
+    try:
+        pid = olrun.state(cid)["pid"]
+        fds = {n: os.readlink("/proc/%d/fd/%s" % (pid, n)) for n in os.listdir("/proc/%d/fd" % pid)}
+    finally:
+        olrun.run("delete", "--force", cid, check=True)
+    extra = {n: l for n, l in fds.items() if int(n) > 2 and not l.startswith(("socket:", "anon_inode:"))}
+    assert extra == {}, extra
+
+
 @pytest.fixture
 def victim():
     """A process whose oom_score_adj (a procfs file anyone could mistake
@@ -243,6 +262,38 @@ def test_procfs_root_checked(olrun, bundle):
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_cve_2019_16884_lsm_label_never_lands_in_a_proc_volume(olrun, bundle, tmp_path):
+    # The image puts a volume of its own at /proc, with a regular file where
+    # the AppArmor attr should be.  The label must go to a real procfs (here
+    # there is none for it: the kernel has no AppArmor, so the run fails),
+    # never into the volume's file, which would leave the process unconfined
+    # while olrun believes it confined.  AppArmor is faked "enabled" in
+    # /sys/module, for olrun (a private mount namespace) and for the
+    # container (its /sys is a directory of the test).
+    fakeproc = tmp_path / "fakeproc"
+    attr = fakeproc / "thread-self/attr/apparmor/exec"
+    attr.parent.mkdir(parents=True)
+    attr.write_text("")
+    fakesys = tmp_path / "fakesys"
+    (fakesys / "module/apparmor/parameters").mkdir(parents=True)
+    (fakesys / "module/apparmor/parameters/enabled").write_text("Y\n")
+    mounts = [m for m in bundle.config["mounts"] if not m["destination"].startswith(("/proc", "/sys"))]
+    bundle.config["mounts"] = mounts + [
+        {"destination": "/proc", "type": "bind", "source": str(fakeproc), "options": ["rbind"]},
+        {"destination": "/sys", "type": "bind", "source": str(fakesys), "options": ["rbind", "ro"]}]
+    bundle.linux.pop("maskedPaths")
+    bundle.linux.pop("readonlyPaths")
+    bundle.process["apparmorProfile"] = "olrun-test-profile"
+    bundle.args("true")
+    fake_host = ("mount -t tmpfs none /sys/module && mkdir -p /sys/module/apparmor/parameters"
+                 " && echo Y > /sys/module/apparmor/parameters/enabled && exec \"$@\"")
+    p = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", fake_host, "sh"]
+                       + olrun.cmd("run", "-b", bundle.path, olrun.new_id()),
+                       capture_output=True, text=True, timeout=60)
+    assert attr.read_text() == "", "the label was written into the image's /proc"
+    assert p.returncode != 0 and "apparmorProfile" in p.stderr, p.stdout + p.stderr
 
 
 def no_tmp_mount(bundle):
@@ -326,6 +377,25 @@ def test_cve_2025_31133_masked_path_symlink(olrun, own_bundle, tmp_path):
     # Masked with the real /dev/null (empty, 1:3), on the image's file.
     assert p.stdout.splitlines() == ["rc=0", "1:3"], p.stdout
     assert secret.read_text() == "host secret\n"
+
+
+def test_cve_2025_31133_dev_null_symlink_not_the_mask(olrun, own_bundle, tmp_path):
+    # The container's /dev (here bound from a directory, so olrun makes no
+    # nodes in it) has `null` as a symlink to a host file.  Masks must be
+    # the host's real /dev/null: bound from the container's, they would
+    # show that file (or a writable procfs file) at every masked path.
+    secret = tmp_path / "host-secret"
+    secret.write_text("host secret\n")
+    devdir = tmp_path / "devdir"
+    devdir.mkdir()
+    os.symlink(str(secret), devdir / "null")
+    own_bundle.config["mounts"] = [m for m in own_bundle.config["mounts"] if not m["destination"].startswith("/dev")]
+    own_bundle.config["mounts"].append({"destination": "/dev", "type": "bind", "source": str(devdir),
+                                        "options": ["rbind"]})
+    own_bundle.sh("cat /proc/keys; stat -c '%t:%T' /proc/keys")
+    p = olrun.run("run", "-b", own_bundle.path, olrun.new_id())
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.splitlines() == ["1:3"], p.stdout
 
 
 def test_cve_2025_52565_dev_console_symlink(olrun, own_bundle, tmp_path):
