@@ -3,7 +3,7 @@
 #
 # Absolute times on a shared machine are noise; what is reported is the
 # median and spread of each, and its ratio to crun, measured in the same
-# run.  Everything runs in a private mount namespace with a pure cgroup v2
+# run in interleaved rounds (bench/rounds.py).  Everything runs in a private mount namespace with a pure cgroup v2
 # view (crun refuses this host's hybrid setup), with one busybox bundle
 # whose process is /bin/true.  The other parts of the bench (seccomp,
 # unpack, exec, launch, security) are called at the end when present.
@@ -54,13 +54,11 @@ done
 hf() {
   title=$1
   shift
-  out=$work/$(echo "$title" | tr ' /' '__').json
-  hyperfine -N --style none --warmup 5 --runs "$RUNS" --export-json "$out" "$@" >/dev/null 2>&1 || {
+  $PY bench/rounds.py "$title" "$RUNS" "$@" || {
     echo "  ($title: a runtime failed; see below)"
     for c in "$@"; do sh -c "$c" >/dev/null || echo "  failed: $c"; done
     return 0
   }
-  $PY bench/report.py "$title" "$out"
 }
 
 split() { echo "$1" | tr '|' '\n' | sed '/^$/d'; }
