@@ -17,10 +17,11 @@ PYTHON   ?= /usr/bin/python3
 VERSION  := 0.1.0
 COMMIT   := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
-# The runtime links libseccomp and libcap statically: every shared library
-# costs each create/exec a trip through the dynamic loader (DESIGN.md, Speed).
-# yajl has no static archive in Debian, so it stays dynamic.
-RUNTIME_LIBS := -Wl,-Bstatic -lseccomp -lcap -Wl,-Bdynamic -lyajl
+# The runtime links libseccomp, libcap and yajl statically: every shared
+# library costs each create/exec a trip through the dynamic loader
+# (DESIGN.md, Speed).  Debian ships yajl's archive as libyajl_s.a.  libc
+# stays shared: the launcher dlopen()s its own libraries.
+RUNTIME_LIBS := -Wl,-Bstatic -lseccomp -lcap -l:libyajl_s.a -Wl,-Bdynamic
 
 WARN     := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 -Wvla
 HARDEN   := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fstack-clash-protection -fcf-protection -fPIE

@@ -208,13 +208,8 @@ load_program (const struct bpf_insn *insns, size_t count, int *ret_fd, olrun_err
 }
 
 int
-olrun_cgroup_devices_apply (int dirfd, const struct olrun_cgroup_device_rule *rules, size_t n_rules,
-                            const struct olrun_cgroup_device_rule *extra, size_t n_extra, olrun_error_t *err)
+olrun_cgroup_devices_attach (int dirfd, const void *insns, size_t count, olrun_error_t *err)
 {
-  _cleanup_free_ void *insns = NULL;
-  size_t count = 0;
-  if (olrun_cgroup_devices_program (rules, n_rules, extra, n_extra, &insns, &count, err) < 0)
-    return -1;
   _cleanup_close_ int prog = -1;
   if (load_program (insns, count, &prog, err) < 0)
     return -1;

@@ -79,13 +79,12 @@ int olrun_controllers_enable (int rootfd, const char *rel, unsigned need, const 
 int olrun_cgroup_apply_resources (int dirfd, const struct olrun_resources *r, bool update, olrun_error_t *err);
 
 /* ---- devices.c ---- */
-/* Build the device program for these rules (config rules, then runc's
- * default allow-list, then `extra` rwm), load it and attach it to the
- * cgroup, beside any program already there (BPF_F_ALLOW_MULTI). */
-int olrun_cgroup_devices_apply (int dirfd, const struct olrun_cgroup_device_rule *rules, size_t n_rules,
-                                const struct olrun_cgroup_device_rule *extra, size_t n_extra, olrun_error_t *err);
-/* The program as raw instructions (struct bpf_insn, 8 bytes each), for
- * the unit tests that run it through an interpreter. */
+/* Load a device program and attach it to the cgroup, beside any program
+ * already there (BPF_F_ALLOW_MULTI). */
+int olrun_cgroup_devices_attach (int dirfd, const void *insns, size_t count, olrun_error_t *err);
+/* The device program for these rules (config rules, then runc's default
+ * allow-list, then `extra` rwm), as raw instructions (struct bpf_insn, 8
+ * bytes each); the unit tests run it through an interpreter. */
 int olrun_cgroup_devices_program (const struct olrun_cgroup_device_rule *rules, size_t n_rules,
                                   const struct olrun_cgroup_device_rule *extra, size_t n_extra, void **ret_insns,
                                   size_t *ret_count, olrun_error_t *err);

@@ -223,6 +223,7 @@ olrun_cgroup_free (struct olrun_cgroup *cg)
   free (cg->mountpoint);
   free (cg->unit);
   free (cg->own_path);
+  free (cg->device_insns);
   free (cg);
 }
 
@@ -281,9 +282,25 @@ olrun_cgroup_create (const struct olrun_cgroup_config *c, struct olrun_cgroup **
 }
 
 int
+olrun_cgroup_planned_path (const struct olrun_cgroup_config *c, char **ret, olrun_error_t *err)
+{
+  *ret = NULL;
+  if (c->manager != OLRUN_CGROUP_CGROUPFS || olrun_cgroup2_mountpoint () == NULL)
+    return 0;
+  return olrun_cgroup_resolve_path (c->cgroups_path, c->id, ret, err);
+}
+
+int
 olrun_cgroup_spawned (struct olrun_cgroup *cg, olrun_error_t *err)
 {
-  return cg->ops->spawned (cg, err);
+  if (cg->ops->spawned (cg, err) < 0)
+    return -1;
+  if (cg->device_insns == NULL)
+    return 0;
+  int rc = olrun_cgroup_devices_attach (cg->dirfd, cg->device_insns, cg->n_device_insns, err);
+  free (cg->device_insns);
+  cg->device_insns = NULL;
+  return rc < 0 ? olrun_error_wrap (err, "linux.resources.devices") : 0;
 }
 
 int

@@ -42,6 +42,10 @@ char *olrun_mount_source_path (const struct olrun_mount *m, const char *bundle);
 int olrun_mount_clone_source (const struct olrun_mount *m, const char *bundle, int *ret_tree, olrun_error_t *err);
 /* A detached copy of the mount at path (with its submounts if recursive). */
 int olrun_mount_clone_tree (const char *path, bool recursive, int *ret_tree, olrun_error_t *err);
+/* olrun_mount_open_in_root() returning -1 with errno instead of an error,
+ * for callers to whom a missing path is an answer (an error object costs a
+ * formatted message). */
+int olrun_mount_openat_in_root (int rootfd, const char *path, int flags, mode_t mode);
 /* Attach a detached mount (open_tree/fsmount fd) on the target fd. */
 int olrun_mount_attach (int tree, int target, const char *what, olrun_error_t *err);
 /* /dev: default devices, linux.devices, the standard links. */

@@ -39,7 +39,7 @@ olrun_mount_clean_path (const char *path)
 }
 
 int
-olrun_mount_open_in_root (int rootfd, const char *path, int flags, mode_t mode, int *ret_fd, olrun_error_t *err)
+olrun_mount_openat_in_root (int rootfd, const char *path, int flags, mode_t mode)
 {
   struct open_how how = {
     .flags = (uint64_t) (flags | O_CLOEXEC),
@@ -52,6 +52,13 @@ olrun_mount_open_in_root (int rootfd, const char *path, int flags, mode_t mode, 
    * retry rather than risk a wrong answer. */
   for (int tries = 0; (fd = olrun_openat2 (rootfd, p, &how)) < 0 && errno == EAGAIN && tries < 16; tries++)
     ;
+  return fd;
+}
+
+int
+olrun_mount_open_in_root (int rootfd, const char *path, int flags, mode_t mode, int *ret_fd, olrun_error_t *err)
+{
+  int fd = olrun_mount_openat_in_root (rootfd, path, flags, mode);
   if (fd < 0)
     return olrun_fail (err, errno, "open `/%s` in the container", path);
   *ret_fd = fd;
@@ -106,20 +113,18 @@ create_walk (int rootfd, const char *clean, bool last_is_file, int *ret_fd, char
       bool last = end == len;
       _cleanup_free_ char *prefix = xstrndup (clean, end);
       _cleanup_free_ char *name = xstrndup (clean + start, end - start);
-      int next = -1;
-      olrun_error_t ignored = NULL;
       /* Resolve the prefix in the root; if it is missing, create the last
        * component in the parent we resolved before, and resolve again. */
-      if (olrun_mount_open_in_root (rootfd, prefix, O_PATH, 0, &next, &ignored) < 0)
+      int next = olrun_mount_openat_in_root (rootfd, prefix, O_PATH, 0);
+      if (next < 0)
         {
-          int e = ignored->errnum;
-          olrun_error_release (&ignored);
+          int e = errno;
           if (e != ENOENT || create_component (cur, name, last && last_is_file, err) < 0)
             return e != ENOENT ? olrun_fail (err, e, "resolve `/%s` in the container", prefix)
                                : olrun_error_wrap (err, "`/%s`", prefix);
-          if (olrun_mount_open_in_root (rootfd, prefix, O_PATH, 0, &next, &ignored) < 0)
+          next = olrun_mount_openat_in_root (rootfd, prefix, O_PATH, 0);
+          if (next < 0)
             {
-              olrun_error_release (&ignored);
               _cleanup_free_ char *dir = xstrndup (clean, start ? start - 1 : 0);
               *ret_next = follow_dangling (cur, dir, name, last ? "" : clean + end + 1);
               if (*ret_next)

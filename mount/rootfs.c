@@ -101,13 +101,13 @@ static int
 mask_path (int root, int null_fd, const char *path, olrun_error_t *err)
 {
   _cleanup_free_ char *clean = olrun_mount_clean_path (path);
-  _cleanup_close_ int target = -1;
-  if (olrun_mount_open_in_root (root, clean, O_PATH, 0, &target, err) < 0)
+  _cleanup_close_ int target = olrun_mount_openat_in_root (root, clean, O_PATH, 0);
+  if (target < 0)
     {
       /* A masked path that does not exist needs no mask. */
-      if ((*err)->errnum == ENOENT)
-        return olrun_error_release (err), 0;
-      return -1;
+      if (errno == ENOENT)
+        return 0;
+      return olrun_fail (err, errno, "open `/%s` in the container", clean);
     }
   struct stat st;
   if (fstat (target, &st) < 0)

@@ -98,6 +98,17 @@ start_listener (struct olrun_container *c, olrun_error_t *err)
   return 0;
 }
 
+static bool
+same_string (const char *a, const char *b)
+{
+  return a == b || (a && b && strcmp (a, b) == 0);
+}
+
+/* The cgroup is recorded in the state before it exists, so a create
+ * killed from here on leaves enough for `delete --force` to remove it.
+ * Where its path is known beforehand (cgroupfs), the one write that
+ * records "creating" records it too; otherwise (systemd picks the path, or
+ * the create fell back to no cgroup) a second write follows. */
 static int
 prepare_cgroup (struct olrun_container *c, olrun_error_t *err)
 {
@@ -114,11 +125,20 @@ prepare_cgroup (struct olrun_container *c, olrun_error_t *err)
     .extra_devices = devs,
     .n_extra_devices = c->spec->linux.n_devices,
   };
-  if (olrun_cgroup_create (&cfg, &c->cgroup, err) < 0)
+  if (olrun_cgroup_planned_path (&cfg, &c->state.cgroup_path, err) < 0)
     return -1;
-  c->state.cgroup_manager = xstrdup (olrun_cgroup_manager_name (c->cgroup->manager));
+  if (c->state.cgroup_path)
+    c->state.cgroup_manager = xstrdup (olrun_cgroup_manager_name (cfg.manager));
+  if (olrun_state_write (c->state_dirfd, &c->state, err) < 0 || olrun_cgroup_create (&cfg, &c->cgroup, err) < 0)
+    return -1;
+  const char *manager = olrun_cgroup_manager_name (c->cgroup->manager);
+  if (same_string (c->state.cgroup_manager, manager) && same_string (c->state.cgroup_path, c->cgroup->path))
+    return 0;
+  free (c->state.cgroup_manager);
+  free (c->state.cgroup_path);
+  c->state.cgroup_manager = xstrdup (manager);
   c->state.cgroup_path = xstrdup (c->cgroup->path);
-  return 0;
+  return olrun_state_write (c->state_dirfd, &c->state, err);
 }
 
 static int
@@ -233,12 +253,35 @@ handshake (struct olrun_container *c, olrun_error_t *err)
     return -1;
   if (olrun_sync_recv (c->sync_parent, SYNC_CREATED, NULL, NULL, err) < 0)
     return -1;
-  /* run starts at once: it records "running" now and saves a write. */
+  /* run starts at once: the init is released first, and execs while the
+   * state is written ("running" straight away, which saves a write).  A
+   * failure from here kills it in the rollback, as before the exec. */
+  if (c->start_inline
+      && (olrun_sync_send (c->sync_parent, SYNC_COMMIT, 0, -1, err) < 0
+          || olrun_sync_send (c->sync_parent, SYNC_START, 0, -1, err) < 0))
+    return -1;
   if (set_recorded_status (c, c->start_inline ? "running" : "created", err) < 0)
     return -1;
   if (c->opts->pid_file && olrun_pid_file_write (c->opts->pid_file, c->init_pid, err) < 0)
     return -1;
-  return olrun_sync_send (c->sync_parent, SYNC_COMMIT, 0, -1, err);
+  return c->start_inline ? 0 : olrun_sync_send (c->sync_parent, SYNC_COMMIT, 0, -1, err);
+}
+
+/* Hooks at start and delete, exec and update read the config as it was at
+ * create.  Nobody reads it before the state says "created", which is
+ * written after it, so it is written in place: no temp file and rename,
+ * each of which costs a new inode on a disk-backed --root.  Not fsynced
+ * either (see olrun_state_write).  A create killed midway may leave it
+ * partial: delete then finds no hooks to run, which is right. */
+static int
+save_config (struct olrun_container *c, olrun_error_t *err)
+{
+  const char *text = olrun_json_doc_text (c->spec->doc);
+  _cleanup_close_ int fd
+      = openat (c->state_dirfd, "config.json", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0 || olrun_write_all (fd, text, strlen (text)) < 0)
+    return olrun_fail (err, errno, "save config.json in the state dir");
+  return 0;
 }
 
 static int
@@ -247,14 +290,6 @@ do_create (struct olrun_container *c, olrun_error_t *err)
   if (olrun_state_dir_create (c->ctx->root, c->id, &c->state_dirfd, err) < 0)
     return -1;
   init_state (c);
-  /* Hooks at start and delete read the config as it was at create.  It is
-   * a copy of the bundle's, so it is renamed into place but not fsynced
-   * (an fsync costs about a millisecond where --root is on disk). */
-  const char *text = olrun_json_doc_text (c->spec->doc);
-  if (olrun_atomic_write_nosync_at (c->state_dirfd, "config.json", text, strlen (text), 0600, err) < 0)
-    return -1;
-  /* Recorded first, so that a create killed from here on leaves enough
-   * for `delete --force` to find and remove everything. */
   if (c->ctx->notify_socket && c->spec->process)
     {
       _cleanup_free_ char *name = olrun_state_dirname (c->id);
@@ -262,9 +297,7 @@ do_create (struct olrun_container *c, olrun_error_t *err)
       if (olrun_notify_prepare (c->spec, dir, c->state_dirfd, err) < 0)
         return -1;
     }
-  if (olrun_state_write (c->state_dirfd, &c->state, err) < 0 || prepare_cgroup (c, err) < 0
-      || olrun_state_write (c->state_dirfd, &c->state, err) < 0 || open_namespaces (c, err) < 0
-      || prepare_seccomp (c, err) < 0)
+  if (prepare_cgroup (c, err) < 0 || open_namespaces (c, err) < 0 || prepare_seccomp (c, err) < 0)
     return -1;
   if (c->opts->console_socket
       && olrun_console_socket_connect (c->opts->console_socket, &c->console_socket, err) < 0)
@@ -278,7 +311,9 @@ do_create (struct olrun_container *c, olrun_error_t *err)
     return -1;
   c->sync_parent = fds[0];
   c->sync_child = fds[1];
-  if (olrun_create_spawn (c, err) < 0 || olrun_cgroup_spawned (c->cgroup, err) < 0)
+  /* While the init sets itself up, the device program is attached and
+   * the config saved: both must be done by "created", neither before. */
+  if (olrun_create_spawn (c, err) < 0 || olrun_cgroup_spawned (c->cgroup, err) < 0 || save_config (c, err) < 0)
     return -1;
   c->sync_child = safe_close (c->sync_child);
   c->start_listen = safe_close (c->start_listen);

@@ -35,6 +35,8 @@ int olrun_pid_file_write (const char *path, pid_t pid, olrun_error_t *err);
  * these from the state; run has them in memory already. */
 int olrun_container_teardown (const struct olrun_context *ctx, const struct olrun_state *s, struct olrun_cgroup *cg,
                               const struct olrun_spec *spec, bool started, olrun_error_t *err);
+/* After SYNC_START: wait for the init's exec, or its error (lifecycle.c). */
+int olrun_start_wait (int conn, const struct olrun_spec *spec, const struct olrun_state *s, olrun_error_t *err);
 
 /* ---- sync messages (sync.c) ---- */
 enum olrun_sync_type

@@ -75,14 +75,11 @@ olrun_container_status (const struct olrun_state *s, enum olrun_status *ret, olr
   return 0;
 }
 
-/* Connect to the init waiting in "created", tell it to go, and wait for
- * the exec (EOF) or its error.  A seccomp notify listener, if the init
- * sends one, is passed on to the agent. */
+/* After SYNC_START: wait for the exec (EOF) or its error.  A seccomp
+ * notify listener, if the init sends one, is passed on to the agent. */
 int
-olrun_start_handshake (int conn, const struct olrun_spec *spec, const struct olrun_state *s, olrun_error_t *err)
+olrun_start_wait (int conn, const struct olrun_spec *spec, const struct olrun_state *s, olrun_error_t *err)
 {
-  if (olrun_sync_send (conn, SYNC_START, 0, -1, err) < 0)
-    return -1;
   for (;;)
     {
       int type = 0, fd = -1;
@@ -153,7 +150,7 @@ olrun_container_start (const struct olrun_context *ctx, const char *id, olrun_er
   if (olrun_state_write (dirfd, s, err) < 0)
     return -1;
   struct olrun_spec *spec = load_saved_spec (dirfd);
-  int rc = olrun_start_handshake (conn, spec, s, err);
+  int rc = olrun_sync_send (conn, SYNC_START, 0, -1, err) < 0 ? -1 : olrun_start_wait (conn, spec, s, err);
   if (rc == 0)
     olrun_hooks_run_warn (spec, OLRUN_HOOK_POSTSTART, s, "running");
   olrun_spec_free (spec);

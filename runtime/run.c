@@ -9,14 +9,12 @@
 #include "runtime/create.h"
 #include "runtime/internal.h"
 
-int olrun_start_handshake (int conn, const struct olrun_spec *spec, const struct olrun_state *s, olrun_error_t *err);
-
-/* The state already says "running" (create recorded it for us). */
+/* create released the init already, and recorded "running". */
 static int
 start_inline (struct olrun_container *c, olrun_error_t *err)
 {
   c->started = true;
-  if (olrun_start_handshake (c->sync_parent, c->spec, &c->state, err) < 0)
+  if (olrun_start_wait (c->sync_parent, c->spec, &c->state, err) < 0)
     return -1;
   olrun_hooks_run_warn (c->spec, OLRUN_HOOK_POSTSTART, &c->state, "running");
   return 0;

@@ -172,6 +172,8 @@ struct olrun_cgroup
   bool created;        /* this process made the directory (and so removes it on failure) */
   char *unit;          /* systemd: the transient unit's name */
   char *own_path;      /* systemd: our cgroup before we joined the scope */
+  void *device_insns;  /* the device program, until olrun_cgroup_spawned() attaches it */
+  size_t n_device_insns;
 };
 
 /* Create the container's cgroup and apply its resources.  On success
@@ -179,9 +181,14 @@ struct olrun_cgroup
  * cgroup v2, a config without resources gets a disabled cgroup and a
  * warning; one with resources fails naming them. */
 int olrun_cgroup_create (const struct olrun_cgroup_config *c, struct olrun_cgroup **ret, olrun_error_t *err);
-/* Call once the container's first process is in the cgroup.  The systemd
- * manager had to put olrun itself into the new scope (a scope cannot be
- * created empty); this moves olrun back out.  A no-op for cgroupfs. */
+/* The path olrun_cgroup_create() will give the cgroup, where it is known
+ * before (cgroupfs on a host with cgroup v2), so the caller can record it
+ * first; otherwise *ret is NULL. */
+int olrun_cgroup_planned_path (const struct olrun_cgroup_config *c, char **ret, olrun_error_t *err);
+/* Call once the container's first process is in the cgroup, before it
+ * runs anything but olrun's code: attaches the device program.  The
+ * systemd manager had to put olrun itself into the new scope (a scope
+ * cannot be created empty); this moves olrun back out. */
 int olrun_cgroup_spawned (struct olrun_cgroup *cg, olrun_error_t *err);
 /* Re-open a cgroup recorded in a container's state. */
 int olrun_cgroup_load (enum olrun_cgroup_manager_kind manager, const char *path, struct olrun_cgroup **ret,
