@@ -311,6 +311,10 @@ cgroupfs_destroy (struct olrun_cgroup *cg, olrun_error_t *err)
   if (cg->path == NULL)
     return 0;
   _cleanup_free_ char *full = xasprintf ("%s%s", cg->mountpoint, cg->path);
+  /* Most often the container is gone and its cgroup empty, with no
+   * children: one rmdir does it. */
+  if (rmdir (full) == 0 || errno == ENOENT)
+    return 0;
   if (cg->dirfd < 0)
     {
       cg->dirfd = open (full, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -246,8 +246,9 @@ handshake (struct olrun_container *c, olrun_error_t *err)
     return -1;
   if (record_init (c, err) < 0 || olrun_create_net_devices (c, err) < 0)
     return -1;
-  if (olrun_sync_recv (c->sync_parent, SYNC_HOOKS_READY, NULL, NULL, err) < 0 || run_create_hooks (c, err) < 0
-      || olrun_sync_send (c->sync_parent, SYNC_HOOKS_DONE, c->init_pid, -1, err) < 0)
+  if (olrun_create_hooks_sync (c)
+      && (olrun_sync_recv (c->sync_parent, SYNC_HOOKS_READY, NULL, NULL, err) < 0 || run_create_hooks (c, err) < 0
+          || olrun_sync_send (c->sync_parent, SYNC_HOOKS_DONE, c->init_pid, -1, err) < 0))
     return -1;
   if (c->spec->process && c->spec->process->terminal && take_pty (c, err) < 0)
     return -1;

@@ -142,12 +142,14 @@ remap_segments (int fd, olrun_error_t *err)
             return olrun_fail (err, errno, "map the olrun binary read-only");
           continue;
         }
-      /* The writable segment starts with RELRO, read-only since relocation. */
+      /* The writable segment starts with RELRO, read-only since
+       * relocation: moved in one piece (each change of the address space
+       * costs), then made read-only again. */
       uintptr_t split = relro_end > start && relro_end <= end && relro_start <= start ? relro_end : start;
-      if (split > start && copy_to_anon (start, split, PROT_READ, err) < 0)
+      if (copy_to_anon (start, end, PROT_READ | PROT_WRITE, err) < 0)
         return -1;
-      if (split < end && copy_to_anon (split, end, PROT_READ | PROT_WRITE, err) < 0)
-        return -1;
+      if (split > start && mprotect ((void *) start, split - start, PROT_READ) < 0)
+        return olrun_fail (err, errno, "make the olrun binary's RELRO read-only");
     }
   return 0;
 }

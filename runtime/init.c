@@ -239,8 +239,9 @@ setup_container (struct olrun_container *c, olrun_error_t *err)
   if (own_mounts && olrun_mount_prepare (&rc, err) < 0)
     return -1;
   drop_inherited_fds (c);
-  if (olrun_sync_send (c->sync_child, SYNC_HOOKS_READY, 0, -1, err) < 0
-      || olrun_sync_recv (c->sync_child, SYNC_HOOKS_DONE, &pid, NULL, err) < 0)
+  if (olrun_create_hooks_sync (c)
+      && (olrun_sync_send (c->sync_child, SYNC_HOOKS_READY, 0, -1, err) < 0
+          || olrun_sync_recv (c->sync_child, SYNC_HOOKS_DONE, &pid, NULL, err) < 0))
     return -1;
   /* Our pid as the host sees it, for the state the hooks read. */
   c->state.pid = pid;

@@ -117,6 +117,14 @@ struct olrun_container
   struct olrun_state state;
 };
 
+/* Does the init stop between its mounts and pivot_root for the parent
+ * (SYNC_HOOKS_READY/DONE)?  Only for what must happen there: the hooks
+ * the parent runs then, linux.netDevices, and the init's own
+ * createContainer and startContainer hooks, whose state names its host
+ * pid (which the parent sends).  Otherwise the round trip is saved
+ * (spawn.c). */
+bool olrun_create_hooks_sync (const struct olrun_container *c);
+
 /* In a process whose pid namespace for children is the container's:
  * fork the process that will live there, as olrun's child (CLONE_PARENT),
  * and tell olrun its pid (SYNC_INIT_PID) over sync_sock before the child

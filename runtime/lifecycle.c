@@ -201,14 +201,16 @@ kill_and_wait (const struct olrun_state *s, struct olrun_cgroup *cg, olrun_error
   _cleanup_close_ int pidfd = -1;
   if (olrun_state_pidfd (s, &pidfd, err) < 0)
     return -1;
+  /* With the init gone, destroying the cgroup kills whatever is left in
+   * it; that costs nothing when it is empty, as after a `run`. */
+  if (pidfd < 0)
+    return 0;
   if (cg->manager != OLRUN_CGROUP_DISABLED && cg->dirfd >= 0)
     {
       /* cgroup.kill also catches processes outside the pid namespace. */
       if (olrun_cgroup_kill (cg, SIGKILL, err) < 0)
         olrun_error_release (err);
     }
-  if (pidfd < 0)
-    return 0;
   olrun_pidfd_send_signal (pidfd, SIGKILL, NULL, 0);
   /* pidfd becomes readable when the process exits (reaped or not). */
   struct pollfd p = { .fd = pidfd, .events = POLLIN };
@@ -222,12 +224,12 @@ int
 olrun_container_teardown (const struct olrun_context *ctx, const struct olrun_state *s, struct olrun_cgroup *cg,
                           const struct olrun_spec *spec, bool started, olrun_error_t *err)
 {
-  if (kill_and_wait (s, cg, err) < 0)
+  /* poststop hooks run once the container is deleted (runtime-spec):
+   * every process dead and its cgroup gone. */
+  if (kill_and_wait (s, cg, err) < 0 || olrun_cgroup_destroy (cg, err) < 0)
     return -1;
   if (started)
     olrun_hooks_run_warn (spec, OLRUN_HOOK_POSTSTOP, s, "stopped");
-  if (olrun_cgroup_destroy (cg, err) < 0)
-    return -1;
   return olrun_state_dir_remove (ctx->root, s->id, err);
 }
 

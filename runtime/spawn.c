@@ -111,6 +111,14 @@ olrun_create_take_init (struct olrun_container *c, olrun_error_t *err)
   return 0;
 }
 
+bool
+olrun_create_hooks_sync (const struct olrun_container *c)
+{
+  const size_t *n = c->spec->hooks.len;
+  return n[OLRUN_HOOK_PRESTART] || n[OLRUN_HOOK_CREATE_RUNTIME] || n[OLRUN_HOOK_CREATE_CONTAINER]
+         || n[OLRUN_HOOK_START_CONTAINER] || c->spec->linux.n_net_devices > 0;
+}
+
 int
 olrun_create_net_devices (struct olrun_container *c, olrun_error_t *err)
 {
