@@ -54,6 +54,12 @@ olrun_dl_load (enum olrun_dl_lib lib, olrun_error_t *err)
 {
   if (handles[lib] != NULL)
     return 0;
+#ifdef OLRUN_STATIC
+  return olrun_error_set (err, OLRUN_E_UNSUPPORTED, 0,
+                          "images need %s, and this olrun is the static build, which cannot load "
+                          "libraries: use the dynamic build (`make`) for images and the launcher",
+                          libs[lib].soname);
+#endif
   /* RTLD_LOCAL: the symbols are reached only through our table, so two
    * libraries exporting the same name cannot interpose on each other. */
   void *h = dlopen (libs[lib].soname, RTLD_NOW | RTLD_LOCAL);

@@ -112,6 +112,11 @@ load_libsystemd (olrun_error_t *err)
 {
   if (sd.handle)
     return 0;
+#ifdef OLRUN_STATIC
+  return olrun_error_set (err, OLRUN_E_UNSUPPORTED, 0,
+                          "the systemd cgroup manager needs libsystemd.so.0, and this olrun is the static "
+                          "build, which cannot load libraries: use --cgroup-manager cgroupfs");
+#endif
   void *h = dlopen ("libsystemd.so.0", RTLD_NOW | RTLD_LOCAL);
   if (h == NULL)
     return olrun_error_set (err, OLRUN_E_UNSUPPORTED, 0, "the systemd cgroup manager needs libsystemd.so.0: %s",

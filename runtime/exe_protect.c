@@ -107,6 +107,13 @@ copy_to_anon (uintptr_t start, uintptr_t end, int prot, olrun_error_t *err)
   return 0;
 }
 
+static int
+main_base (struct dl_phdr_info *info, size_t size, void *data)
+{
+  *(uintptr_t *) data = info->dlpi_addr;
+  return 1;
+}
+
 /* Move every segment of the main program off the binary's original mount. */
 static int
 remap_segments (int fd, olrun_error_t *err)
@@ -115,9 +122,9 @@ remap_segments (int fd, olrun_error_t *err)
   size_t n = getauxval (AT_PHNUM);
   uintptr_t page = (uintptr_t) sysconf (_SC_PAGESIZE);
   uintptr_t base = 0, relro_start = 0, relro_end = 0;
-  for (size_t i = 0; i < n; i++)
-    if (ph[i].p_type == PT_PHDR)
-      base = (uintptr_t) ph - ph[i].p_vaddr;
+  /* The load address: the first object dl_iterate_phdr reports is the
+   * main program (a static-pie has no PT_PHDR to derive it from). */
+  dl_iterate_phdr (main_base, &base);
   for (size_t i = 0; i < n; i++)
     if (ph[i].p_type == PT_GNU_RELRO)
       {
