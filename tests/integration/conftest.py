@@ -214,15 +214,19 @@ class Olrun:
         return found
 
 
-@pytest.fixture
-def olrun(tmp_path):
-    o = Olrun(str(tmp_path / "state"), tmp_path)
+def checked(o):
+    """Yield o to the test, then fail it on anything left behind."""
     yield o
     left = o.leftovers()
     # Clean up for the next tests before failing this one.
     for cid in o.ids:
         subprocess.run(o.cmd("delete", "--force", cid), capture_output=True)
     assert not left, "left behind: %s" % left
+
+
+@pytest.fixture
+def olrun(tmp_path):
+    yield from checked(Olrun(str(tmp_path / "state"), tmp_path))
 
 
 def wait_for(pred, timeout=10.0, step=0.02):

@@ -1,5 +1,6 @@
 """exec: the new process is in the container (namespaces, cgroup, root,
 capabilities, seccomp), gets the options, and fails as runc does."""
+import contextlib
 import json
 import os
 import signal
@@ -338,16 +339,14 @@ def test_tty_foreground_relays_callers_terminal(running, bundle, olrun):
     assert restored
 
 
-def test_child_never_exposes_a_writable_olrun(running, bundle, olrun):
-    """CVE-2019-5736: until it execs, the exec'd process runs olrun's code,
-    in the container's pid namespace.  Its /proc/PID/exe must not open for
-    writing.  A paused container holds the child frozen before it runs
-    (it is born in the frozen cgroup), so it can be looked at."""
-    from test_security import exe_writable
-    c = running(bundle)
+@contextlib.contextmanager
+def paused_exec_child(olrun, c, prefix=()):
+    """An `exec` into the paused container c: its child is born in the
+    frozen cgroup and stays olrun's code until resume.  Yields its pid;
+    resumes and checks the exec succeeded after."""
     olrun.run("pause", c.id, check=True)
-    proc = subprocess.Popen(olrun.cmd("exec", "--ignore-paused", c.id, "true"), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(list(prefix) + olrun.cmd("exec", "--ignore-paused", c.id, "true"),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         def child():
             try:
@@ -356,15 +355,25 @@ def test_child_never_exposes_a_writable_olrun(running, bundle, olrun):
             except OSError:
                 return []
         assert wait_for(lambda: child())
-        pid = int(child()[0])
+        yield int(child()[0])
+    finally:
+        olrun.run("resume", c.id, check=True)
+        assert proc.wait(timeout=20) == 0
+
+
+def test_child_never_exposes_a_writable_olrun(running, bundle, olrun):
+    """CVE-2019-5736: until it execs, the exec'd process runs olrun's code,
+    in the container's pid namespace.  Its /proc/PID/exe must not open for
+    writing.  A paused container holds the child frozen before it runs
+    (it is born in the frozen cgroup), so it can be looked at."""
+    from test_security import exe_writable
+    c = running(bundle)
+    with paused_exec_child(olrun, c) as pid:
         exe = "/proc/%d/exe" % pid
         assert os.path.samefile(exe, os.path.abspath(olrun.cmd()[0]))
         # The binary's own mount is writable: the link goes through another.
         assert not exe_writable(os.path.abspath(olrun.cmd()[0]))[0]
         assert exe_writable(exe)[0], "the exe link is on a writable mount"
-    finally:
-        olrun.run("resume", c.id, check=True)
-        assert proc.wait(timeout=20) == 0
 
 
 def test_exec_child_not_dumpable_until_exec(running, bundle, olrun):
@@ -375,25 +384,11 @@ def test_exec_child_not_dumpable_until_exec(running, bundle, olrun):
     exec'd, the process is dumpable again."""
     from test_security import NO_PTRACE
     c = running(bundle)
-    olrun.run("pause", c.id, check=True)
     # Both sides without CAP_SYS_PTRACE: equal capability sets, the same
     # uid, so only dumpability decides.
-    proc = subprocess.Popen(NO_PTRACE + olrun.cmd("exec", "--ignore-paused", c.id, "true"),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        def child():
-            try:
-                with open("/proc/%d/task/%d/children" % (proc.pid, proc.pid)) as f:
-                    return f.read().split()
-            except OSError:
-                return []
-        assert wait_for(lambda: child())
-        pid = int(child()[0])
+    with paused_exec_child(olrun, c, NO_PTRACE) as pid:
         probe = subprocess.run(NO_PTRACE + ["readlink", "/proc/%d/exe" % pid], capture_output=True, text=True)
         assert probe.returncode != 0 and probe.stdout == "", "the exec child is dumpable: " + probe.stdout
-    finally:
-        olrun.run("resume", c.id, check=True)
-        assert proc.wait(timeout=20) == 0
     assert c.exec("testinit", "dumpable").stdout.strip() == "1"
 
 

@@ -1,5 +1,5 @@
 """exec into a rootless container, by the unprivileged user who made it."""
-from test_rootless import as_user, config, rl, user  # noqa: F401 (fixtures)
+from test_rootless import as_user, config, olrun_in_rootfs, rl, user  # noqa: F401 (fixtures)
 
 
 def test_rootless_exec(rl):
@@ -29,12 +29,8 @@ def test_cve_2019_5736_rootless_exec_exe_is_readonly(rl):
     import os
     import subprocess
     from conftest import wait_for
-    from test_security import copy_loader_and_libs, exe_writable
-    olrun_bin = os.path.abspath(os.environ.get("OLRUN", "olrun"))
-    rootfs = str(rl["bundle"] / "rootfs")
-    copy_loader_and_libs(rootfs, olrun_bin)
-    os.mkfifo(os.path.join(rootfs, "fifo"))
-    os.chmod(os.path.join(rootfs, "fifo"), 0o666)
+    from test_security import exe_writable
+    olrun_bin = olrun_in_rootfs(rl)
     config(rl, ["sleep", "1000"])
     p = as_user(rl, "run", "-d", "rl-exe2")
     assert p.returncode == 0, p.stderr

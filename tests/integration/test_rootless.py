@@ -161,18 +161,27 @@ def test_rootless_idmapped_mount_refused(rl):
     assert json.loads(f.stdout)["linux"]["mountExtensions"] == {"idmap": {"enabled": False}}, f.stdout + f.stderr
 
 
+def olrun_in_rootfs(rl):
+    """Make the rootfs able to run the olrun binary itself (its loader
+    and libraries), with a FIFO any user can open to keep it blocked; the
+    binary's path on the host is returned."""
+    from test_security import copy_loader_and_libs
+    olrun_bin = os.path.abspath(os.environ.get("OLRUN", "olrun"))
+    rootfs = str(rl["bundle"] / "rootfs")
+    copy_loader_and_libs(rootfs, olrun_bin)
+    os.mkfifo(os.path.join(rootfs, "fifo"))
+    os.chmod(os.path.join(rootfs, "fifo"), 0o666)
+    return olrun_bin
+
+
 def test_cve_2019_5736_rootless_init_exe_is_readonly(rl):
     # Unprivileged, olrun cannot clone the binary's mount itself: the init
     # does it in its own namespaces.  Whatever the container reaches
     # through /proc/1/exe (here the init execs /proc/self/exe and stays
     # olrun, blocked on a FIFO) must still be on a read-only mount.
     from conftest import wait_for
-    from test_security import copy_loader_and_libs, exe_writable
-    olrun_bin = os.path.abspath(os.environ.get("OLRUN", "olrun"))
-    rootfs = str(rl["bundle"] / "rootfs")
-    copy_loader_and_libs(rootfs, olrun_bin)
-    os.mkfifo(os.path.join(rootfs, "fifo"))
-    os.chmod(os.path.join(rootfs, "fifo"), 0o666)
+    from test_security import exe_writable
+    olrun_bin = olrun_in_rootfs(rl)
     config(rl, ["/proc/self/exe", "--log", "/fifo", "list"])
     p = as_user(rl, "create", "rl-exe")
     assert p.returncode == 0, p.stderr

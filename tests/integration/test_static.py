@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from conftest import Olrun
+from conftest import Olrun, checked
 
 STATIC = os.environ.get("OLRUN_STATIC_BIN",
                         os.path.join(os.path.dirname(__file__), "../../build/static/olrun"))
@@ -37,12 +37,7 @@ class StaticOlrun(Olrun):
 
 @pytest.fixture
 def static(tmp_path):
-    o = StaticOlrun(str(tmp_path / "state"), tmp_path)
-    yield o
-    left = o.leftovers()
-    for cid in o.ids:
-        subprocess.run(o.cmd("delete", "--force", cid), capture_output=True)
-    assert not left, "left behind: %s" % left
+    yield from checked(StaticOlrun(str(tmp_path / "state"), tmp_path))
 
 
 def test_no_dynamic_loader():
