@@ -48,7 +48,9 @@ echo "== binaries"
 for entry in $runtimes; do
   name=${entry%%:*}
   bin=${entry#*:}
-  printf "  %-6s %8d bytes  %2d shared objects (ldd)\n" "$name" "$(stat -L -c %s "$bin")" "$(ldd "$bin" | wc -l)"
+  # A static binary has none ("statically linked").
+  printf "  %-6s %8d bytes  %2d shared objects (ldd)\n" "$name" "$(stat -L -c %s "$bin")" \
+    "$(ldd "$bin" 2>/dev/null | grep -c '/')"
 done
 
 hf() {
@@ -84,8 +86,9 @@ for entry in $runtimes; do
   done | sort -n | sed -n 3p | { read -r kb; printf "  %-6s %6d KiB\n" "$name" "$kb"; }
 done
 
+skip=${BENCH_SKIP:-}   # parts to leave out, e.g. BENCH_SKIP="unpack launch"
 for part in seccomp exec security launch unpack; do
-  if [ -f "bench/$part.sh" ] && [ "${BENCH_SKIP:-}" != "${BENCH_SKIP#*$part}" ]; then continue; fi
+  case " $skip " in *" $part "*) continue ;; esac
   if [ -f "bench/$part.sh" ]; then
     echo
     sh "bench/$part.sh" || echo "  (bench/$part.sh failed)"

@@ -11,6 +11,7 @@
 struct olrun_cli
 {
   struct olrun_context ctx;
+  char **argv;             /* main's, whole: what olrun-images is run with */
   const char *log_path;
   bool log_json;
   bool debug;
@@ -64,6 +65,12 @@ int olrun_cli_generate_completion (const struct olrun_command *global);
 int olrun_cli_fail (olrun_error_t *err);
 /* The same for an error the CLI found itself. */
 int olrun_cli_failf (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
+
+/* In the static ./olrun: exec olrun-images, the dynamically linked build,
+ * with the same argv, for `what` (which needs dlopen()ed libraries).  If
+ * it cannot be found: an error when required (returns -1, said), else 0
+ * to go on here.  In the dynamic build: returns 0 at once. */
+int olrun_cli_images_helper (const struct olrun_cli *cli, const char *what, bool required);
 
 /* The commands. */
 int olrun_cmd_create (struct olrun_cli *cli, int argc, char **argv);

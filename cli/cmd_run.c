@@ -89,6 +89,8 @@ olrun_cmd_run_dispatch (struct olrun_cli *cli, int argc, char **argv)
       int rc = olrun_cli_backend_exec (cli, argc, argv);
       return rc >= 0 ? rc : olrun_cmd_run (cli, argc, argv);
     }
+  if (olrun_cli_images_helper (cli, "the launcher", true) < 0)
+    return 1;
   struct launch_cli c = { 0 };
   if (launch_cli_parse (&c, argc, argv) < 0)
     {

@@ -135,6 +135,24 @@ ensure_stdio (void)
       abort ();
 }
 
+/* What the static ./olrun hands to olrun-images (cli/images_helper.c):
+ * the image commands, and any command under the systemd cgroup manager.
+ * `features` goes too where the helper is installed, so that it tells
+ * what the host offers, systemd included. */
+static int
+images_half (const struct olrun_cli *cli, const struct olrun_command *cmd)
+{
+  static const char *const image_commands[] = { "pull", "bundle", "images", "cache" };
+  for (size_t i = 0; i < ARRAY_SIZE (image_commands); i++)
+    if (strcmp (cmd->name, image_commands[i]) == 0)
+      return olrun_cli_images_helper (cli, cmd->name, true);
+  if (cli->ctx.cgroup_manager == OLRUN_CGROUP_SYSTEMD)
+    return olrun_cli_images_helper (cli, "the systemd cgroup manager", true);
+  if (strcmp (cmd->name, "features") == 0)
+    return olrun_cli_images_helper (cli, "features", false);
+  return 0;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -147,6 +165,7 @@ main (int argc, char **argv)
   struct olrun_cli cli = { .ctx = { .cgroup_manager = OLRUN_CGROUP_CGROUPFS, .rootless = -1 } };
   _cleanup_free_ char *root = default_root ();
   cli.ctx.root = root;
+  cli.argv = argv;
   const char *notify = getenv ("NOTIFY_SOCKET");
   cli.ctx.notify_socket = notify && *notify ? notify : NULL;
   int first = olrun_cli_parse (&global, argc, argv, handle_global, &cli);
@@ -170,5 +189,9 @@ main (int argc, char **argv)
       return 1;
     }
   int rc = olrun_cli_backend_dispatch (&cli, argc - first, argv + first);
-  return rc >= 0 ? rc : cmd->run (&cli, argc - first, argv + first);
+  if (rc >= 0)
+    return rc;
+  if (images_half (&cli, cmd) < 0)
+    return 1;
+  return cmd->run (&cli, argc - first, argv + first);
 }
