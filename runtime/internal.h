@@ -171,7 +171,8 @@ int olrun_notify_prepare (struct olrun_spec *spec, const char *state_dir, int st
 int olrun_notify_listen (int state_dirfd, int *ret_fd, olrun_error_t *err);
 /* Read one message; forward READY=1 (with MAINPID) to host. */
 int olrun_notify_forward (int fd, const char *host, pid_t pid, bool *ret_ready, olrun_error_t *err);
-/* Forward until READY=1, failing if the container exits first. */
+/* Forward until READY=1, failing if the container exits first (pidfd < 0:
+ * it is gone already, and only what it sent before counts). */
 int olrun_notify_wait_ready (int fd, const char *host, int pidfd, pid_t pid, olrun_error_t *err);
 
 /* ---- inherited attributes (process_attrs.c) ---- */

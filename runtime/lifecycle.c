@@ -159,8 +159,7 @@ olrun_container_start (const struct olrun_context *ctx, const char *id, olrun_er
       _cleanup_close_ int pidfd = -1;
       if (olrun_state_pidfd (s, &pidfd, err) < 0)
         return -1;
-      if (pidfd >= 0)
-        rc = olrun_notify_wait_ready (notify, ctx->notify_socket, pidfd, s->pid, err);
+      rc = olrun_notify_wait_ready (notify, ctx->notify_socket, pidfd, s->pid, err);
     }
   return rc;
 }

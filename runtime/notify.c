@@ -108,15 +108,21 @@ olrun_notify_forward (int fd, const char *host, pid_t pid, bool *ret_ready, olru
 int
 olrun_notify_wait_ready (int fd, const char *host, int pidfd, pid_t pid, olrun_error_t *err)
 {
+  /* pidfd < 0: the process is gone already (reaped before we could
+   * open it); only what it sent before it went still counts. */
+  int timeout = pidfd < 0 ? 0 : -1;
   for (;;)
     {
       struct pollfd p[2] = { { .fd = fd, .events = POLLIN }, { .fd = pidfd, .events = POLLIN } };
-      if (poll (p, 2, -1) < 0)
+      int n = poll (p, 2, timeout);
+      if (n < 0)
         {
           if (errno == EINTR)
             continue;
           return olrun_fail (err, errno, "poll");
         }
+      if (n == 0)
+        return olrun_fail (err, 0, "the container exited before it was ready (NOTIFY_SOCKET)");
       if (p[0].revents)
         {
           bool ready = false;
