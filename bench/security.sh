@@ -3,8 +3,8 @@
 # costs.  In-process, the time of its two halves (the parent's share paid
 # once per create, and the child's per container process), then whole
 # `olrun run` of a busybox /bin/true bundle against an olrun linked without
-# it (bench/exe_noprotect.c), interleaved in one hyperfine run so both see
-# the same machine.  Reports medians, spreads and the difference.  Called
+# it (bench/exe_noprotect.c), in interleaved rounds so both see the same
+# machine (bench/rounds.py).  Reports medians, spreads and the ratio.  Called
 # by `make bench` (inside its private mount namespace with cgroup2 at
 # /sys/fs/cgroup); runs from the repo.
 set -eu
@@ -26,10 +26,6 @@ print("  parent (once per create)   %7.1f us" % r["parent_us"])
 print("  child  (per process)       %7.1f us  (median of %d, IQR %.1f-%.1f)" %
       (r["median_us"], r["runs"], r["q1_us"], r["q3_us"]))'
 
-if ! command -v hyperfine >/dev/null; then
-  echo "  (olrun run: skipped, needs hyperfine)"
-  exit 0
-fi
 b=$work/bundle
 mkdir -p "$b/rootfs/bin" "$b/rootfs/proc" "$b/rootfs/dev" "$b/rootfs/sys" "$b/rootfs/tmp"
 cp /bin/busybox "$b/rootfs/bin/busybox"
@@ -39,23 +35,6 @@ if ! "$OLRUN" --root "$work/probe" run -b "$b" probe >/dev/null 2>&1; then
   echo "  (olrun run: skipped, olrun cannot run the bundle here; make bench runs it in a cgroup v2 view)"
   exit 0
 fi
-echo "== security: olrun run /bin/true, with and without the protection (median of $RUNS each)"
-hyperfine -N --style none --warmup 5 --runs "$RUNS" --export-json "$work/hf.json" \
-  "$OLRUN --root $work/r1 run -b $b with" \
-  "$BUILD/bench/olrun-noprotect --root $work/r2 run -b $b without" >/dev/null 2>&1 || {
-  echo "  (hyperfine failed)"
-  exit 0
-}
-$PY - "$work/hf.json" <<'PYEOF'
-import json, statistics, sys
-res = json.load(open(sys.argv[1]))["results"]
-med = []
-for r in res:
-    t = sorted(r["times"])
-    q1, q3 = t[len(t) // 4], t[3 * len(t) // 4]
-    m = statistics.median(t) * 1000
-    med.append(m)
-    name = "protected" if r["command"].endswith(" with") else "unprotected"
-    print("  %-12s median %7.2f ms  IQR %5.2f ms" % (name, m, (q3 - q1) * 1000))
-print("  cost         %+7.2f ms per run (%+.1f%%)" % (med[0] - med[1], 100 * (med[0] - med[1]) / med[1]))
-PYEOF
+echo "== security: olrun run /bin/true, without and with the protection (interleaved, $RUNS rounds)"
+$PY bench/rounds.py security "$RUNS" "$BUILD/bench/olrun-noprotect --root $work/r2 run -b $b without" \
+  "$OLRUN --root $work/r1 run -b $b with" || echo "  (a run failed)"

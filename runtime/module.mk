@@ -13,8 +13,9 @@ $(BUILD)/bench/exe_noprotect.o: bench/exe_noprotect.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-$(OLRUN_NOPROTECT): $(CLI_OBJS) $(filter-out $(BUILD)/runtime/exe_protect.o,$(LIB_OBJS)) $(BUILD)/bench/exe_noprotect.o
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS_HARDEN) -o $@ $^ $(RUNTIME_LIBS) $(EXTRA_LIBS)
+# Linked as ./olrun is (static-pie), so the two differ by the protection only.
+$(OLRUN_NOPROTECT): $(filter-out $(STATIC_BUILD)/runtime/exe_protect.o,$(STATIC_OBJS)) $(BUILD)/bench/exe_noprotect.o
+	$(CC) $(ALL_CFLAGS) -static-pie -Wl,-z,relro,-z,now -Wl,-z,noexecstack -o $@ $^ $(STATIC_LIBS)
 
 .PHONY: bench-security-tools
 bench-security-tools: $(EXE_PROTECT_TIME) $(OLRUN_NOPROTECT)
