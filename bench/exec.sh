@@ -27,7 +27,8 @@ if [ "${OLRUN_BENCH_INNER:-}" != 1 ]; then
 fi
 
 mount --make-rprivate /
-mount -t cgroup2 none /sys/fs/cgroup
+# Inside make bench's namespace the view is there already.
+[ "$(stat -f -c %T /sys/fs/cgroup)" = cgroup2fs ] || mount -t cgroup2 none /sys/fs/cgroup
 
 work=$(mktemp -d /tmp/olrun-bench-exec.XXXXXX)
 ids=""
