@@ -21,20 +21,22 @@
 #define HELPER "olrun-images"
 
 #ifdef OLRUN_STATIC
-/* Beside the binary (the build tree, or a bin/ both were copied to),
- * else where `make install` puts it. */
+/* Beside the binary (the build tree), in ../libexec/olrun from it (an
+ * installed tree, wherever it was moved or DESTDIR put it), else in the
+ * LIBEXECDIR it was built for. */
 static char *
 find_helper (void)
 {
   char self[PATH_MAX];
   ssize_t n = readlink ("/proc/self/exe", self, sizeof self - 1);
-  if (n > 0)
+  char *slash = n > 0 ? (self[n] = '\0', strrchr (self, '/')) : NULL;
+  if (slash)
     {
-      self[n] = '\0';
-      char *slash = strrchr (self, '/');
-      if (slash)
+      int dir = (int) (slash - self);
+      const char *const rel[] = { "/" HELPER, "/../libexec/olrun/" HELPER };
+      for (size_t i = 0; i < ARRAY_SIZE (rel); i++)
         {
-          char *p = xasprintf ("%.*s/" HELPER, (int) (slash - self), self);
+          char *p = xasprintf ("%.*s%s", dir, self, rel[i]);
           if (access (p, X_OK) == 0)
             return p;
           free (p);

@@ -70,8 +70,12 @@ def test_image_commands_need_the_helper(alone, tmp_path):
         assert "needs olrun-images" in p.stderr, p.stderr
         # Handed over (or refused) before anything was done.
         assert not cache.exists()
-    # Beside its helper, the same pull works, through it.
-    shutil.copy2(HELPER, os.path.dirname(alone.binary))
+    # Installed (bin/olrun, libexec/olrun/olrun-images, wherever the tree
+    # is) the same pull works, through it.  (Beside it, as in the build
+    # tree, is how the rest of the suite runs.)
+    libexec = tmp_path / "libexec" / "olrun"
+    libexec.mkdir(parents=True)
+    shutil.copy2(HELPER, libexec)
     p = alone.run("pull", "--cache", cache, ref)
     assert p.returncode == 0 and p.stdout.startswith("sha256:"), p.stderr
 
