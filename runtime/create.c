@@ -313,7 +313,8 @@ do_create (struct olrun_container *c, olrun_error_t *err)
   c->sync_parent = fds[0];
   c->sync_child = fds[1];
   /* While the init sets itself up, the device program is attached and
-   * the config saved: both must be done by "created", neither before. */
+   * the config saved: both must be done by "created", and neither needs
+   * to be before the init exists. */
   if (olrun_create_spawn (c, err) < 0 || olrun_cgroup_spawned (c->cgroup, err) < 0 || save_config (c, err) < 0)
     return -1;
   c->sync_child = safe_close (c->sync_child);
