@@ -1,12 +1,12 @@
 # olrun — build, test, bench, install.
 #
-#   make            build ./olrun
-#   make static     build build/static/olrun, static-pie (runtime verbs; no image libraries)
+#   make            build ./olrun (static-pie) and ./olrun-images (its image half, dynamic)
+#   make static     build ./olrun alone: every runtime verb, no images
 #   make deps       install what the build and the tests need (idempotent)
-#   make check      deps, build (and static), unit + integration tests, then again under ASan+UBSan, then the VM tier
+#   make check      deps, build, unit + integration tests, then again under ASan+UBSan, then the VM tier
 #   make demo       run a busybox container from the host's busybox-static
 #   make bench      olrun against crun and runc, side by side
-#   make install    PREFIX (/usr/local) and DESTDIR honoured
+#   make install    PREFIX (/usr/local) and DESTDIR honoured; olrun-images goes to LIBEXECDIR
 
 PREFIX   ?= /usr/local
 BINDIR   ?= $(PREFIX)/bin
