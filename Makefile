@@ -71,6 +71,7 @@ endif
 STATIC_BUILD := build/static
 STATIC_OBJS  := $(LIB_SRCS:%.c=$(STATIC_BUILD)/%.o) $(CLI_SRCS:%.c=$(STATIC_BUILD)/%.o)
 STATIC_LIBS  := -lseccomp -lcap -l:libyajl_s.a
+STATIC_LDFLAGS := -static-pie -Wl,-z,relro,-z,now -Wl,-z,noexecstack
 
 .PHONY: all deps check check-unit check-integration check-asan check-vm demo bench install clean fuzz static
 
@@ -99,12 +100,12 @@ $(STATIC_BUILD)/%.o: %.c
 
 # Built with its image half: neither is complete without the other.
 olrun: $(STATIC_OBJS) | olrun-images
-	$(CC) $(ALL_CFLAGS) -static-pie -Wl,-z,relro,-z,now -Wl,-z,noexecstack -o $@ $(STATIC_OBJS) $(STATIC_LIBS)
+	$(CC) $(ALL_CFLAGS) $(STATIC_LDFLAGS) -o $@ $(STATIC_OBJS) $(STATIC_LIBS)
 endif
 
 # make static: the static olrun alone (the runtime verbs), for a host that ships one file.
 static: $(STATIC_OBJS)
-	$(CC) $(ALL_CFLAGS) -static-pie -Wl,-z,relro,-z,now -Wl,-z,noexecstack -o olrun $(STATIC_OBJS) $(STATIC_LIBS)
+	$(CC) $(ALL_CFLAGS) $(STATIC_LDFLAGS) -o olrun $(STATIC_OBJS) $(STATIC_LIBS)
 
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(LIBOLRUN)
 	@mkdir -p $(dir $@)

@@ -166,7 +166,9 @@ cgroupfs_create (const struct olrun_cgroup_config *c, struct olrun_cgroup *cg, o
   const char *mnt = olrun_cgroup2_mountpoint ();
   if (mnt == NULL)
     return olrun_error_set (err, OLRUN_E_UNSUPPORTED, 0, "cgroup v2 is not mounted");
-  if (olrun_cgroup_resolve_path (c->cgroups_path, c->id, &cg->path, err) < 0)
+  if (c->planned_path)
+    cg->path = xstrdup (c->planned_path);
+  else if (olrun_cgroup_resolve_path (c->cgroups_path, c->id, &cg->path, err) < 0)
     return -1;
   cg->mountpoint = xstrdup (mnt);
   if (olrun_cgroupfs_make (c, cg, err) < 0)

@@ -129,6 +129,7 @@ prepare_cgroup (struct olrun_container *c, olrun_error_t *err)
     return -1;
   if (c->state.cgroup_path)
     c->state.cgroup_manager = xstrdup (olrun_cgroup_manager_name (cfg.manager));
+  cfg.planned_path = c->state.cgroup_path;
   if (olrun_state_write (c->state_dirfd, &c->state, err) < 0 || olrun_cgroup_create (&cfg, &c->cgroup, err) < 0)
     return -1;
   const char *manager = olrun_cgroup_manager_name (c->cgroup->manager);

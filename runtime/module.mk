@@ -15,7 +15,7 @@ $(BUILD)/bench/exe_noprotect.o: bench/exe_noprotect.c
 
 # Linked as ./olrun is (static-pie), so the two differ by the protection only.
 $(OLRUN_NOPROTECT): $(filter-out $(STATIC_BUILD)/runtime/exe_protect.o,$(STATIC_OBJS)) $(BUILD)/bench/exe_noprotect.o
-	$(CC) $(ALL_CFLAGS) -static-pie -Wl,-z,relro,-z,now -Wl,-z,noexecstack -o $@ $^ $(STATIC_LIBS)
+	$(CC) $(ALL_CFLAGS) $(STATIC_LDFLAGS) -o $@ $^ $(STATIC_LIBS)
 
 .PHONY: bench-security-tools
 bench-security-tools: $(EXE_PROTECT_TIME) $(OLRUN_NOPROTECT)

@@ -159,6 +159,9 @@ struct olrun_cgroup_config
    * does, so a device the config creates can be opened.  May be empty. */
   const struct olrun_cgroup_device_rule *extra_devices;
   size_t n_extra_devices;
+  /* What olrun_cgroup_planned_path() gave, if the caller asked: the
+   * cgroupfs manager then uses it rather than resolving it again. */
+  const char *planned_path;
 };
 
 struct olrun_cgroup_ops;
